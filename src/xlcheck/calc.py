@@ -1,0 +1,209 @@
+"""Point values of every formula the template holds, next to the Excel text of that formula.
+
+Each function computes exactly what its Excel formula computes (the template writes the formula
+text from here): a result is "" when an input is missing or not a number, or a divisor is 0.
+These values are only the cached values shown to readers; the checker itself works with
+rounding intervals (numbers.py) and never trusts them.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Iterable, Mapping
+
+Value = float | str   # "" stands for a blank result
+
+# Excel's ISNUMBER is true for dates too (they are serial numbers)
+_EPOCH = _dt.datetime(1899, 12, 30)
+
+
+def num(v) -> float | None:
+    """The number Excel's ISNUMBER accepts, or None (text, bool, blank, error)."""
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, (int, float)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, _dt.datetime):
+        return (v - _EPOCH).total_seconds() / 86400
+    if isinstance(v, _dt.date):
+        return float((v - _EPOCH.date()).days)
+    return None
+
+
+def _eq(a: float, b: float) -> bool:
+    # spreadsheet comparisons treat values equal to ~15 digits (LibreOffice's approxEqual)
+    if a == b:
+        return True
+    if a == 0 or b == 0:
+        return False
+    d = abs(a - b)
+    e = 2.0 ** -48
+    return d < e * abs(a) and d < e * abs(b)
+
+
+def _div(a: float, b: float) -> Value:
+    return "" if b == 0 else a / b
+
+
+# ---------------------------------------------------------------- single cells
+
+EXCEL = {
+    "budget_adjusted":
+        '=IF(AND(ISNUMBER(budget_initial),ISNUMBER(budget_adjustment)),'
+        'budget_initial+budget_adjustment,"")',
+    "budget_completion_rate":
+        '=IF(AND(ISNUMBER(spend_actual),ISNUMBER(budget_adjusted)),'
+        'IF(budget_adjusted=0,"",spend_actual/budget_adjusted),"")',
+    "budget_adjust_rate":
+        '=IF(AND(ISNUMBER(budget_adjustment),ISNUMBER(budget_initial)),'
+        'IF(budget_initial=0,"",budget_adjustment/budget_initial),"")',
+    "spend_yoy_rate":
+        '=IF(AND(ISNUMBER(spend_actual),ISNUMBER(spend_prev_year)),'
+        'IF(spend_prev_year=0,"",(spend_actual-spend_prev_year)/spend_prev_year),"")',
+    "project_eval_share":
+        '=IF(AND(ISNUMBER(project_eval_funds),ISNUMBER(spend_project)),'
+        'IF(spend_project=0,"",project_eval_funds/spend_project),"")',
+}
+
+# formula name -> defined names it reads, in evaluation order (score_total/grade read tables)
+INPUTS = {
+    "budget_adjusted": ("budget_initial", "budget_adjustment"),
+    "budget_completion_rate": ("spend_actual", "budget_adjusted"),
+    "budget_adjust_rate": ("budget_adjustment", "budget_initial"),
+    "spend_yoy_rate": ("spend_actual", "spend_prev_year"),
+    "project_eval_share": ("project_eval_funds", "spend_project"),
+    "score_total": (),
+    "grade": ("score_total",),
+}
+FORMULA_NAMES = tuple(INPUTS)
+
+
+def budget_adjusted(budget_initial, budget_adjustment) -> Value:
+    a, b = num(budget_initial), num(budget_adjustment)
+    return "" if a is None or b is None else a + b
+
+
+def budget_completion_rate(spend_actual, budget_adjusted) -> Value:
+    a, b = num(spend_actual), num(budget_adjusted)
+    return "" if a is None or b is None else _div(a, b)
+
+
+def budget_adjust_rate(budget_adjustment, budget_initial) -> Value:
+    a, b = num(budget_adjustment), num(budget_initial)
+    return "" if a is None or b is None else _div(a, b)
+
+
+def spend_yoy_rate(spend_actual, spend_prev_year) -> Value:
+    a, b = num(spend_actual), num(spend_prev_year)
+    return "" if a is None or b is None else _div(a - b, b)
+
+
+def project_eval_share(project_eval_funds, spend_project) -> Value:
+    a, b = num(project_eval_funds), num(spend_project)
+    return "" if a is None or b is None else _div(a, b)
+
+
+# ---------------------------------------------------------------- score total and grade
+
+SCORE_DECIMALS = 6   # rounds away float noise of the sum so the grade bands cut cleanly
+
+
+def score_total_formula(score_range: str) -> str:
+    return f'=IF(COUNT({score_range})=0,"",ROUND(SUM({score_range}),{SCORE_DECIMALS}))'
+
+
+def score_total(scores: Iterable) -> Value:
+    """SUM of the numeric 自评得分 (text and blanks ignored, like SUM); "" when none is numeric."""
+    vals = [n for n in (num(v) for v in scores) if n is not None]
+    return round(math.fsum(vals), SCORE_DECIMALS) if vals else ""
+
+
+def _bands(framework):
+    if framework is None:
+        from xlcheck.framework import load_framework
+        framework = load_framework()
+    return [(g.name, g.lower) for g in framework.grades]
+
+
+def grade_formula(framework=None) -> str:
+    bands = _bands(framework)
+    expr = f'"{bands[-1][0]}"'
+    for name, lower in reversed(bands[:-1]):
+        expr = f'IF(score_total>={lower:g},"{name}",{expr})'
+    return f'=IF(ISNUMBER(score_total),{expr},"")'
+
+
+def grade(score_total, framework=None) -> str:
+    s = num(score_total)
+    if s is None:
+        return ""
+    bands = _bands(framework)
+    for name, lower in bands[:-1]:
+        if s > lower or _eq(s, lower):
+            return name
+    return bands[-1][0]
+
+
+# ---------------------------------------------------------------- indicator completion rate
+
+GE, LE, EQ, QUAL = "≥", "≤", "=", "定性"
+DIRECTIONS = (GE, LE, EQ, QUAL)
+
+
+def indicator_rate_formula(direction: str, target: str, actual: str) -> str:
+    """Excel formula of 完成率 for one row, given the cell refs of 指标方向, 年度目标值, 年度实现值."""
+    d, t, a = direction, target, actual
+    return (f'=IFERROR(IF(AND(ISNUMBER({t}),ISNUMBER({a})),'
+            f'IF(OR({d}="≥",{d}=">="),{a}/{t},'
+            f'IF(OR({d}="≤",{d}="<="),IF({a}<={t},1,{t}/{a}),'
+            f'IF({d}="=",IF({a}={t},1,{a}/{t}),""))),""),"")')
+
+
+def indicator_rate(direction, target, actual) -> Value:
+    """完成率 by SPEC 2.2: ≥ actual/target; ≤ 100% if actual ≤ target else target/actual;
+    = 100% if equal else actual/target; 定性 (or anything else) "" — the filler types it."""
+    t, a = num(target), num(actual)
+    if t is None or a is None or not isinstance(direction, str):
+        return ""
+    if direction in (GE, ">="):
+        return _div(a, t)
+    if direction in (LE, "<="):
+        return 1.0 if a < t or _eq(a, t) else _div(t, a)
+    if direction == EQ:
+        return 1.0 if _eq(a, t) else _div(a, t)
+    return ""
+
+
+# ---------------------------------------------------------------- all named formulas at once
+
+_FUNCS = {
+    "budget_adjusted": budget_adjusted,
+    "budget_completion_rate": budget_completion_rate,
+    "budget_adjust_rate": budget_adjust_rate,
+    "spend_yoy_rate": spend_yoy_rate,
+    "project_eval_share": project_eval_share,
+}
+
+
+def compute_names(values: Mapping[str, object], scores: Iterable = (), *, framework=None,
+                  formulas: Iterable[str] = FORMULA_NAMES) -> dict[str, Value]:
+    """Values of the named formula cells listed in `formulas`, as a spreadsheet computes them.
+
+    `values` maps defined names to what their cells hold; a formula name absent from `formulas`
+    (its formula was overwritten by a constant) keeps its value from `values` and feeds the
+    formulas that read it. `scores` are the 自评得分 column's values.
+    """
+    env = dict(values)
+    formulas = set(formulas)
+    out: dict[str, Value] = {}
+    for name in FORMULA_NAMES:
+        if name not in formulas:
+            continue
+        if name == "score_total":
+            v = score_total(scores)
+        elif name == "grade":
+            v = grade(env.get("score_total"), framework)
+        else:
+            v = _FUNCS[name](*(env.get(i) for i in INPUTS[name]))
+        env[name] = out[name] = v
+    return out

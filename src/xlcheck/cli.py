@@ -1,0 +1,132 @@
+"""The `xlcheck` command line."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import XlcheckError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class _DefaultToCheck(click.Group):
+    """`xlcheck PATH…` means `xlcheck check PATH…`; subcommands stay available."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xlcheck")
+def main():
+    """部门整体支出绩效自评工作簿审核工具。
+
+    \b
+    xlcheck PATH…            审核工作簿（文件或文件夹）
+    xlcheck template         生成填报模板
+    xlcheck rules [RULE]     列出审核规则
+    """
+
+
+def _load(checks_dir):
+    from .rules import load_checks
+    try:
+        return load_checks(checks_dir)
+    except XlcheckError as e:
+        raise click.UsageError(str(e)) from None
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("xlcheck-out"),
+              show_default=True, help="批注副本与汇总表的输出目录")
+@click.option("--no-write", is_flag=True, help="只报告，不写任何文件")
+@click.option("--in-place", is_flag=True, help="把审核结果表直接写入原文件（默认先备份）")
+@click.option("--no-backup", is_flag=True, help="与 --in-place 一起使用时不保留备份")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="并行进程数")
+@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="使用财政局自己的检查规则目录")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度")
+def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_dir, quiet):
+    """审核工作簿 PATH…（文件或文件夹，递归查找 .xlsx/.xlsm）。"""
+    from .runner import check_paths, find_workbooks
+    if no_write and in_place:
+        raise click.UsageError("--no-write 与 --in-place 不能同时使用")
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise click.UsageError(f"找不到文件或文件夹：{'、'.join(missing)}")
+    _load(checks_dir)
+    files = find_workbooks(paths, skip_dirs=[] if no_write or in_place else [out_dir])
+    if not files:
+        raise click.UsageError("没有找到可审核的工作簿（.xlsx/.xlsm）")
+    show_progress = not quiet and fmt == "text" and len(files) > 20 and sys.stderr.isatty()
+    results = []
+    with click.progressbar(length=len(files), label="审核中", file=sys.stderr,
+                           hidden=not show_progress) as bar:
+        for res in check_paths(files, checks_dir=str(checks_dir) if checks_dir else None, jobs=jobs,
+                               progress=bar.update):
+            results.append(res)
+    from .runner import run_collection_rules
+    run_collection_rules(results, _load(checks_dir))
+    if not no_write:
+        from .output import write_outputs
+        write_outputs(results, out_dir=out_dir, in_place=in_place, backup=not no_backup, quiet=quiet or fmt == "json")
+    if fmt == "json":
+        doc = {"tool": {"name": "xlcheck", "version": __version__}, "files": [r.to_json() for r in results]}
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
+    else:
+        from .report import print_text_report
+        print_text_report(results)
+    sys.exit(EXIT_OK if all(r.status == "pass" for r in results) else EXIT_FAIL)
+
+
+@main.command("rules")
+@click.argument("rule_id", required=False)
+@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False))
+def rules_cmd(rule_id, checks_dir):
+    """列出全部审核规则；给出规则编号则显示该规则的说明和示例。"""
+    from .findings import SEVERITY_LABELS
+    from .rules import FAMILIES
+    checks = _load(checks_dir)
+    if rule_id:
+        r = checks.get(rule_id)
+        if r is None:
+            raise click.UsageError(f"没有编号为 {rule_id} 的规则（xlcheck rules 可列出全部规则）")
+        click.echo(f"{r.id}  {r.title}")
+        click.echo(f"级别：{SEVERITY_LABELS[r.severity]}    类别：{FAMILIES.get(r.family, r.family)}    定义：{r.module}")
+        if r.explanation:
+            click.echo("\n" + r.explanation)
+        if r.example:
+            click.echo("\n示例：" + r.example)
+        click.echo("\n提示文字模板：" + r.message)
+        return
+    family = None
+    for r in checks.rules:
+        if r.family != family:
+            family = r.family
+            click.echo(f"\n[{family}] {FAMILIES.get(family, family)}")
+        click.echo(f"  {r.id:<8}{SEVERITY_LABELS[r.severity]}  {r.title}")
+
+
+@main.command("template")
+@click.option("--department", help="部门名称（预填并锁定）")
+@click.option("--year", type=int, help="被评价年度（预填并锁定）")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="输出文件或目录")
+def template_cmd(department, year, output):
+    """生成填报模板 template.xlsx（可预填部门和年度）。"""
+    from .template import build_template
+    if output is None:
+        output = Path(f"{department}-{year}.xlsx" if department and year else "template.xlsx")
+    build_template(output, department=department, year=year)
+    click.echo(f"已生成：{output}")
+
+
+if __name__ == "__main__":
+    main()

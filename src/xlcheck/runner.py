@@ -1,0 +1,202 @@
+"""Run the checks: one workbook, or many files in chunks across processes."""
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from .errors import ReadError
+from .explanations import read_explanations
+from .findings import Finding, counts, passes
+from .model import Workbook
+from .numbers import parse_number
+from .rules import Checks, Context, load_checks
+
+CHUNK = 32  # files per task: batch rules validate a chunk's tables in one pass
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str                         # "pass" | "fail" | "unreadable"
+    findings: list[Finding] = field(default_factory=list)
+    department: str | None = None
+    year: int | None = None
+    template_version: str | None = None
+    score_total: float | None = None
+    grade: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return counts(self.findings)
+
+    def to_json(self) -> dict:
+        return {
+            "path": self.path, "status": self.status, "department": self.department,
+            "year": self.year, "template_version": self.template_version,
+            "score_total": self.score_total, "grade": self.grade, "counts": self.counts,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    def settle(self) -> None:
+        """Order findings (errors first) and set the status from them."""
+        self.findings.sort(key=Finding.sort_key)
+        if self.status != "unreadable":
+            self.status = "pass" if passes(self.findings) else "fail"
+
+
+def _safe(rule, call) -> list:
+    try:
+        return list(call() or ())
+    except Exception:  # a rule's bug must not hide the other findings
+        tb = traceback.format_exc(limit=3)
+        return [Finding(rule.id, "warning", f"检查规则 {rule.id} 运行出错，本项未能检查：{tb.strip().splitlines()[-1]}")]
+
+
+def _workbook_findings(wb: Workbook, checks: Checks) -> list[Finding]:
+    out: list[Finding] = []
+    for r in checks.by_scope("workbook"):
+        if all(wb.has(n) for n in r.needs):
+            out.extend(_safe(r, lambda r=r: r.func(wb, Context(checks, r))))
+    return out
+
+
+def _batch_findings(wbs: list[Workbook], checks: Checks) -> list[list[Finding]]:
+    per = [[] for _ in wbs]
+    for r in checks.by_scope("batch"):
+        idx = [i for i, wb in enumerate(wbs) if all(wb.has(n) for n in r.needs)]
+        if not idx:
+            continue
+        sub = [wbs[i] for i in idx]
+        for item in _safe(r, lambda r=r, sub=sub: r.func(sub, Context(checks, r))):
+            if isinstance(item, Finding):  # a crashed batch rule: tell every file
+                for i in idx:
+                    per[i].append(item)
+            else:
+                j, f = item
+                per[idx[j]].append(f)
+    return per
+
+
+def summarize(wb: Workbook, checks: Checks) -> dict:
+    """Department, year, recomputed score total and grade (the checker never trusts caches)."""
+    dept = wb.value("dept_name")
+    year = parse_number(wb.value("eval_year")).value
+    total = None
+    scores = wb.tables.get("scores")
+    if scores is not None and scores.has("自评得分"):
+        vals = [parse_number(c.value).value for c in scores.column("自评得分")]
+        nums = [v for v in vals if v is not None]
+        if nums:
+            total = round(sum(nums), 2)
+    grade = checks.framework.grade_for(total) if total is not None else None
+    return {
+        "department": str(dept).strip() if dept not in (None, "") else None,
+        "year": int(year) if year is not None and float(year).is_integer() else None,
+        "template_version": wb.template_version, "score_total": total, "grade": grade,
+    }
+
+
+def check_workbooks(wbs: list[Workbook], checks: Checks) -> list[FileResult]:
+    """Run batch and workbook rules over already-read workbooks."""
+    batch = _batch_findings(wbs, checks)
+    results = []
+    for wb, extra in zip(wbs, batch):
+        findings = _workbook_findings(wb, checks) + extra
+        apply_explanations(findings, wb)
+        res = FileResult(wb.source, "fail", findings, **summarize(wb, checks))
+        res.settle()
+        results.append(res)
+    return results
+
+
+def apply_explanations(findings: list[Finding], wb: Workbook) -> None:
+    """Mark findings the filler explained in the review sheet's 填报单位说明 column."""
+    notes = read_explanations(wb)
+    if not notes:
+        return
+    for f in findings:
+        text = notes.get(f.key) or notes.get((f.rule, f.sheet, f.cell))
+        if text:
+            f.explanation = text
+            f.explained = f.severity != "error"
+
+
+def unreadable(path: str, detail: str, checks: Checks) -> FileResult:
+    f = checks.context("FILE001").report(None, value=None, detail=detail)
+    return FileResult(path, "unreadable", [f])
+
+
+def check_paths_chunk(paths: list[str], checks_dir: str | None) -> list[FileResult]:
+    """Worker entry point: read a chunk of files and check them together."""
+    from .reader import read_workbook
+    checks = load_checks(checks_dir)
+    wbs, out, order = [], {}, []
+    for p in paths:
+        try:
+            wbs.append(read_workbook(p))
+        except ReadError as e:
+            out[p] = unreadable(p, str(e), checks)
+        except Exception as e:  # never let one file stop the run
+            out[p] = unreadable(p, f"无法读取（{type(e).__name__}）", checks)
+    for res in check_workbooks(wbs, checks):
+        out[res.path] = res
+    return [out[p] for p in paths]
+
+
+def check_paths(paths: Iterable[str | os.PathLike], *, checks_dir: str | None = None, jobs: int = 1,
+                progress: Callable[[int], None] | None = None) -> Iterator[FileResult]:
+    """Check files, yielding results in input order; `jobs` > 1 uses a process pool."""
+    paths = [str(p) for p in paths]
+    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
+    if jobs <= 1 or len(chunks) <= 1 and len(paths) < 8:
+        for ch in chunks:
+            res = check_paths_chunk(ch, checks_dir)
+            if progress:
+                progress(len(res))
+            yield from res
+        return
+    # smaller chunks when parallel so both workers stay busy to the end
+    size = max(1, min(CHUNK, len(paths) // (jobs * 4) or 1))
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for res in pool.map(check_paths_chunk, chunks, [checks_dir] * len(chunks)):
+            if progress:
+                progress(len(res))
+            yield from res
+
+
+def find_workbooks(inputs: Iterable[str | os.PathLike], skip_dirs: Iterable[Path] = ()) -> list[Path]:
+    """Expand files and folders (recursively) into workbook paths, skipping lock files and outputs."""
+    skip = {Path(s).resolve() for s in skip_dirs}
+    out: list[Path] = []
+    for inp in inputs:
+        p = Path(inp)
+        if p.is_dir():
+            for q in sorted(p.rglob("*")):
+                if any(parent in skip for parent in q.resolve().parents):
+                    continue
+                if q.is_file() and _candidate(q):
+                    out.append(q)
+        else:
+            out.append(p)
+    return out
+
+
+def _candidate(p: Path) -> bool:
+    return p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith("~$")
+
+
+def run_collection_rules(results: list[FileResult], checks: Checks) -> None:
+    """Rules over the whole run (the same department twice, mixed years …)."""
+    for r in checks.by_scope("collection"):
+        for item in _safe(r, lambda r=r: r.func(results, Context(checks, r))):
+            if isinstance(item, Finding):
+                continue
+            i, f = item
+            results[i].findings.append(f)
+    for res in results:
+        res.settle()
