@@ -2,7 +2,7 @@
 
 A checks directory (the bundled `xlcheck.checks`, or a bureau's copy given by `--checks DIR`)
 holds one module per rule family plus data files:
-  rules.toml       severity, Chinese title and message template of every rule
+  <family>.toml    severity, Chinese title and message template of that family's rules
   thresholds.toml  numbers a bureau may tune (120 % over-achievement, 90 % completion, …)
   words.toml       word lists (placeholder explanations, fuzzy markers, …)
   framework.toml   the scoring framework (SPEC 2.3)
@@ -204,8 +204,7 @@ def load_checks(directory: str | Path | None = None) -> Checks:
     if not d.is_dir():
         raise ConfigError(f"检查规则目录不存在：{d}")
     specs = _import_rule_modules(d)
-    texts_path = d / "rules.toml"
-    texts = load_toml(texts_path)
+    texts, where = _load_texts(d)
     checks = Checks(d, thresholds=load_toml(d / "thresholds.toml"), words=load_toml(d / "words.toml"))
     seen = set()
     for spec, module in specs:
@@ -214,25 +213,46 @@ def load_checks(directory: str | Path | None = None) -> Checks:
         seen.add(spec.id)
         t = texts.get(spec.id)
         if not isinstance(t, dict):
-            raise ConfigError(f"{texts_path}：缺少规则 [{spec.id}] 的级别、标题和提示文字（规则定义在 {module}）")
-        sev = t.get("severity")
-        if sev not in SEVERITIES:
-            line = _line_of(texts_path, f"[{spec.id}]")
-            raise ConfigError(f"{texts_path} 第 {line} 行附近：规则 [{spec.id}] 的 severity 必须是 error / warning / info 之一，现为 {sev!r}")
-        for key in ("title", "message"):
-            if not isinstance(t.get(key), str) or not t[key].strip():
-                line = _line_of(texts_path, f"[{spec.id}]")
-                raise ConfigError(f"{texts_path} 第 {line} 行附近：规则 [{spec.id}] 缺少 {key}")
-        checks.rules.append(Rule(spec.id, spec.func, spec.needs, spec.scope, sev, t["title"], t["message"], module))
+            raise ConfigError(f"{d / (Path(module).stem + '.toml')}：缺少规则 [{spec.id}] 的级别、标题和提示文字（规则定义在 {module}）")
+        _validate_text(spec.id, t, where[spec.id])
+        checks.rules.append(Rule(spec.id, spec.func, spec.needs, spec.scope, t["severity"], t["title"], t["message"], module))
     # engine-level rules (FILE…) have texts but no function
     for rid, t in texts.items():
-        if rid not in seen and isinstance(t, dict) and rid.startswith("FILE"):
-            checks.rules.append(Rule(rid, _no_func, (), "engine", t.get("severity", "error"),
-                                     t.get("title", rid), t.get("message", "{detail}"), "engine"))
+        if rid not in seen and rid.startswith("FILE"):
+            _validate_text(rid, t, where[rid])
+            checks.rules.append(Rule(rid, _no_func, (), "engine", t["severity"], t["title"], t["message"], "engine"))
     order = list(FAMILIES)
     checks.rules.sort(key=lambda r: (order.index(r.family) if r.family in order else 99, r.id))
     _loaded[d] = checks
     return checks
+
+
+DATA_FILES = {"thresholds.toml", "words.toml", "framework.toml"}
+
+
+def _load_texts(d: Path) -> tuple[dict, dict]:
+    """Rule texts: every other *.toml of the directory (one per family, beside its module)."""
+    texts, where = {}, {}
+    for path in sorted(d.glob("*.toml")):
+        if path.name in DATA_FILES:
+            continue
+        for rid, t in load_toml(path).items():
+            if rid in texts:
+                raise ConfigError(f"{path}：规则 [{rid}] 已在 {where[rid]} 中定义")
+            if not isinstance(t, dict):
+                raise ConfigError(f"{path} 第 {_line_of(path, rid)} 行附近：[{rid}] 应为一个表（severity / title / message）")
+            texts[rid], where[rid] = t, path
+    return texts, where
+
+
+def _validate_text(rid: str, t: dict, path: Path) -> None:
+    line = _line_of(path, f"[{rid}]")
+    sev = t.get("severity")
+    if sev not in SEVERITIES:
+        raise ConfigError(f"{path} 第 {line} 行附近：规则 [{rid}] 的 severity 必须是 error / warning / info 之一，现为 {sev!r}")
+    for key in ("title", "message"):
+        if not isinstance(t.get(key), str) or not t[key].strip():
+            raise ConfigError(f"{path} 第 {line} 行附近：规则 [{rid}] 缺少 {key}")
 
 
 def _no_func(*_a, **_k):
