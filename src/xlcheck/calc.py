@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from typing import Iterable, Mapping
 
 Value = float | str   # "" stands for a blank result
@@ -119,10 +120,26 @@ def score_total(scores: Iterable) -> Value:
 
 
 def _bands(framework):
+    """[(grade, lower bound)], highest first, from a Framework, such a list, or the default file."""
     if framework is None:
         from xlcheck.framework import load_framework
         framework = load_framework()
-    return [(g.name, g.lower) for g in framework.grades]
+    if hasattr(framework, "grades"):
+        return [(g.name, float(g.lower)) for g in framework.grades]
+    return [(n, float(lo)) for n, lo in framework]
+
+
+_BAND_RE = re.compile(r'IF\(score_total>=(-?[0-9.]+),"([^"]*)",')
+
+
+def grade_bands_from_formula(formula: str):
+    """The bands a grade formula written by grade_formula() encodes, or None for another formula."""
+    found = _BAND_RE.findall(formula or "")
+    last = re.search(r',"([^"]*)"\)*,""\)$', formula or "")
+    if not found or not last:
+        return None
+    bands = [(n, float(lo)) for lo, n in found] + [(last.group(1), float("-inf"))]
+    return bands if grade_formula(bands) == formula else None
 
 
 def grade_formula(framework=None) -> str:
