@@ -193,7 +193,7 @@ def indicator_rate(direction, target, actual) -> Value:
 
 # ---------------------------------------------------------------- all named formulas at once
 
-_FUNCS = {
+FUNCS = {
     "budget_adjusted": budget_adjusted,
     "budget_completion_rate": budget_completion_rate,
     "budget_adjust_rate": budget_adjust_rate,
@@ -221,6 +221,6 @@ def compute_names(values: Mapping[str, object], scores: Iterable = (), *, framew
         elif name == "grade":
             v = grade(env.get("score_total"), framework)
         else:
-            v = _FUNCS[name](*(env.get(i) for i in INPUTS[name]))
+            v = FUNCS[name](*(env.get(i) for i in INPUTS[name]))
         env[name] = out[name] = v
     return out

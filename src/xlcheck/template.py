@@ -1,0 +1,714 @@
+"""Build template.xlsx from code (SPEC 2): deterministic, names and tables are the interface."""
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from xlcheck import TEMPLATE_VERSION, calc
+from xlcheck.framework import Framework, load_framework
+
+# ---------------------------------------------------------------- sheet names
+
+SHEET_GUIDE = "填报说明"
+SHEET_INFO = "基本信息"
+SHEET_TASKS = "年度任务"
+SHEET_INDICATORS = "绩效指标"
+SHEET_SCORES = "自评评分"
+SHEET_PROBLEMS = "问题与措施"
+SHEET_TEXTS = "文字说明"
+SHEET_REVIEW = "审核结果"
+
+# ---------------------------------------------------------------- styles
+
+FONT_NAME = "宋体"
+FILL_INPUT = PatternFill("solid", fgColor="FFF2CC")
+FILL_COMPUTED = PatternFill("solid", fgColor="D9D9D9")
+FILL_FIXED = PatternFill("solid", fgColor="F2F2F2")      # framework texts: locked, not formulas
+FILL_FORMULA_INPUT = PatternFill("solid", fgColor="DDEBF7")  # 完成率: formula the filler may overwrite
+FILL_HEADER = PatternFill("solid", fgColor="BDD7EE")
+FILL_SECTION = PatternFill("solid", fgColor="E2EFDA")
+_thin = Side(style="thin", color="808080")
+BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
+FONT = Font(name=FONT_NAME, size=11)
+FONT_BOLD = Font(name=FONT_NAME, size=11, bold=True)
+FONT_TITLE = Font(name=FONT_NAME, size=14, bold=True)
+FONT_HINT = Font(name=FONT_NAME, size=10, color="595959")
+UNLOCKED = Protection(locked=False)
+LOCKED = Protection(locked=True)
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+WRAP_CENTER = Alignment(wrap_text=True, vertical="center")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+FMT_AMOUNT = "#,##0.00"
+FMT_RATE = "0.00%"
+FMT_YEAR = "0"
+FMT_INT = "0"
+FMT_DATE = "yyyy-mm-dd"
+FMT_TEXT = "@"
+
+# fixed document timestamps so the same code gives the same bytes
+FIXED_TIME = "2024-01-01T00:00:00Z"
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+# ---------------------------------------------------------------- 基本信息 (single cells)
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str     # text | year | count1 | count | amount | amount_any | date | note | f_amount | f_rate
+    hint: str = ""
+
+
+INFO_FIELDS: list[Field | str] = [
+    Field("dept_name", "部门名称", "text", "必填。部门全称，如“广州市黄埔区工商业联合会”。"),
+    Field("eval_year", "被评价年度", "year", "必填。四位年份，如 2023（是被评价的预算年度，不是填报年度）。"),
+    Field("unit_count", "单位数", "count1", "部门所属单位个数（含本级），整数，至少为 1。"),
+    Field("org_structure", "内设机构", "text", "内设机构名称，多个用顿号分隔。"),
+    Field("preparer", "填报人", "text", "必填。"),
+    Field("preparer_phone", "联系电话", "phone", "必填。含区号，如 020-12345678。"),
+    Field("fill_date", "填报日期", "date", "必填。日期，如 2024-03-15。"),
+    "资金情况（金额单位：万元）",
+    Field("budget_initial", "年初预算数", "amount", "万元，保留两位小数，不小于 0。"),
+    Field("budget_adjustment", "年度预算调整数", "amount_any", "万元，保留两位小数；调减填负数，无调整填 0。"),
+    Field("budget_adjusted", "调整后预算数", "f_amount", "自动计算：年初预算数 + 年度预算调整数。"),
+    Field("spend_actual", "实际支出数", "amount", "万元，保留两位小数。"),
+    Field("spend_general", "其中：一般公共预算", "amount", "按资金来源：以下四项之和应等于实际支出数。"),
+    Field("spend_gov_fund", "其中：政府性基金预算", "amount", "万元；无则填 0。"),
+    Field("spend_soe_capital", "其中：国有资本经营预算", "amount", "万元；无则填 0。"),
+    Field("spend_other", "其中：其他资金", "amount", "万元；无则填 0。"),
+    Field("spend_basic", "其中：基本支出", "amount", "按支出性质：基本支出 + 项目支出应等于实际支出数。"),
+    Field("spend_project", "其中：项目支出", "amount", "万元。"),
+    Field("budget_completion_rate", "预算完成率", "f_rate", "自动计算：实际支出数 ÷ 调整后预算数。"),
+    Field("budget_adjust_rate", "预算调整率", "f_rate", "自动计算：年度预算调整数 ÷ 年初预算数。"),
+    Field("spend_prev_year", "上年实际支出数", "amount", "万元；可不填（不填则不计算增减率）。"),
+    Field("spend_yoy_rate", "比上年增减率", "f_rate", "自动计算：(实际支出数 − 上年实际支出数) ÷ 上年实际支出数。"),
+    Field("project_l1_count", "纳入自评的一级项目数", "count", "整数。"),
+    Field("project_l2_count", "纳入自评的二级项目数", "count", "整数。"),
+    Field("project_eval_funds", "纳入自评的项目资金", "amount", "万元。"),
+    Field("project_eval_share", "占项目支出比例", "f_rate", "自动计算：纳入自评的项目资金 ÷ 项目支出。"),
+    Field("budget_note", "预算执行情况说明", "note", "预算完成率低于 90% 时必填：说明未完成的原因。"),
+]
+
+TEXT_FIELDS = [
+    Field("text_duties", "部门职能", "long", "简述部门主要职能。"),
+    Field("text_work", "年度总体工作和重点工作任务", "long", "概述年度总体工作和重点工作任务。"),
+    Field("text_goal", "部门整体支出绩效目标", "long", "年度整体绩效目标。"),
+    Field("text_finance", "部门整体收支情况", "long", "收支情况；所写金额、比率应与“基本信息”一致。"),
+    Field("text_management", "部门整体绩效管理情况", "long", "绩效管理制度建设、运行监控、评价等情况。"),
+    Field("text_conclusion", "自评结论", "long", "须写明自评总分和评价等级，与“自评评分”一致。"),
+    Field("text_effectiveness", "履职效能分析", "long", "产出、效益指标完成情况及预算资金支出率分析。"),
+    Field("text_efficiency", "管理效率分析", "long", "预算编制、执行、信息公开、绩效、采购、资产、运行成本管理分析。"),
+]
+
+# ---------------------------------------------------------------- tables
+
+L1_VALUES = ("产出指标", "效益指标", "满意度指标")
+L2_VALUES = ("数量指标", "质量指标", "时效指标", "成本指标",
+             "经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标", "服务对象满意度指标")
+STATUS_VALUES = ("完成", "部分完成", "未完成")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    width: float
+    kind: str = "text"    # text | long | amount | int | value | rate_formula | fixed | fixed_num | score
+    choices: tuple[str, ...] = ()
+    prompt: str = ""
+
+
+@dataclass
+class TableSpec:
+    name: str
+    sheet: str
+    title: str
+    hint: str
+    columns: list[Column]
+    rows: int
+    landscape: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+TABLE_HEADER_ROW = 3
+
+TASKS = TableSpec("tasks", SHEET_TASKS, "年度主要任务完成情况",
+                  "金额单位：万元。预留 20 行，不够时请按“填报说明”增加行；未完成或部分完成的任务须填写未完成原因。", [
+                      Column("序号", 6, "int"),
+                      Column("任务名称", 22, "long"),
+                      Column("预期目标", 30, "long"),
+                      Column("目标完成情况", 30, "long"),
+                      Column("关键指标", 20, "long"),
+                      Column("指标完成情况", 20, "long"),
+                      Column("涉及资金（万元）", 14, "amount", prompt="万元，保留两位小数。"),
+                      Column("完成状态", 11, "text", STATUS_VALUES, "请选择：完成 / 部分完成 / 未完成。"),
+                      Column("未完成原因", 30, "long", prompt="完成状态不是“完成”时必填。"),
+                  ], 20)
+
+INDICATORS = TableSpec("indicators", SHEET_INDICATORS, "部门整体绩效指标完成情况",
+                       "完成率自动计算（≥：实现值÷目标值；≤：实现值≤目标值为100%，否则目标值÷实现值；"
+                       "=：相等为100%，否则实现值÷目标值）；定性指标直接输入完成率。预留 40 行。", [
+                           Column("一级指标", 12, "text", L1_VALUES, "请选择：产出指标 / 效益指标 / 满意度指标。"),
+                           Column("二级指标", 16, "text", L2_VALUES,
+                                  "产出：数量、质量、时效、成本指标；效益：经济、社会、生态效益、可持续影响指标；"
+                                  "满意度：服务对象满意度指标。"),
+                           Column("三级指标", 28, "long"),
+                           Column("指标方向", 9, "text", ("≥", "≤", "=", "定性"),
+                                  "≥：越大越好；≤：越小越好；=：等于目标；定性：无法量化，完成率手工填写。"),
+                           Column("年度目标值", 12, "value", prompt="只填数字（百分比可输入 95%），单位填在“计量单位”列。"),
+                           Column("计量单位", 10, "text"),
+                           Column("年度实现值", 12, "value", prompt="只填数字，不要带单位或“余”“超过”等文字。"),
+                           Column("完成率", 11, "rate_formula",
+                                  prompt="默认按公式自动计算。定性指标请直接输入完成率（达成填 100%），覆盖公式即可。"),
+                           Column("偏差原因", 30, "long", prompt="完成率低于 100% 或明显高于目标（超过 120%）时必填。"),
+                           Column("改进措施", 30, "long", prompt="完成率低于 100% 时必填。"),
+                       ], 40)
+
+SCORES = TableSpec("scores", SHEET_SCORES, "部门整体支出绩效自评评分",
+                   "只填写黄色单元格：自评得分、扣分原因、改进措施。得分低于分值时须填写扣分原因和改进措施。", [
+                       Column("一级指标", 10, "fixed"),
+                       Column("一级分值", 7, "fixed_num"),
+                       Column("二级指标", 10, "fixed"),
+                       Column("二级分值", 7, "fixed_num"),
+                       Column("三级指标", 24, "fixed"),
+                       Column("分值", 7, "fixed_num"),
+                       Column("指标解释", 40, "fixed"),
+                       Column("评分标准", 34, "fixed"),
+                       Column("自评得分", 10, "score", prompt="填 0 至该行分值之间的数字。"),
+                       Column("扣分原因", 32, "long", prompt="自评得分低于分值时必填，写明具体原因。"),
+                       Column("改进措施", 32, "long", prompt="自评得分低于分值时必填。"),
+                   ], 0)
+
+PROBLEMS = TableSpec("problems", SHEET_PROBLEMS, "存在的主要问题及改进措施",
+                     "有扣分时至少填写一条。预留 10 行。", [
+                         Column("序号", 6, "int"),
+                         Column("存在的主要问题", 50, "long"),
+                         Column("改进措施", 50, "long"),
+                     ], 10, landscape=False)
+
+TABLE_SPECS = (TASKS, INDICATORS, SCORES, PROBLEMS)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _text_width(s: str) -> int:
+    """Display width: CJK and full-width characters count double."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(s))
+
+
+def _row_height(texts_and_widths, *, minimum=18.0, line=14.5):
+    lines = 1
+    for text, width in texts_and_widths:
+        if text:
+            per_line = max(1.0, width - 1)
+            n = sum(max(1, math.ceil(_text_width(part) / per_line)) for part in str(text).split("\n"))
+            lines = max(lines, n)
+    return max(minimum, line * lines + 4)
+
+
+def _style(c, *, fill=None, fmt=None, locked=True, font=FONT, align=WRAP_CENTER, border=True):
+    c.font = font
+    if fill is not None:
+        c.fill = fill
+    if fmt is not None:
+        c.number_format = fmt
+    c.protection = LOCKED if locked else UNLOCKED
+    c.alignment = align
+    if border:
+        c.border = BORDER
+
+
+def _define(wb, name, ws, coord):
+    col, row = re.match(r"([A-Z]+)(\d+)", coord).groups()
+    wb.defined_names[name] = DefinedName(name, attr_text=f"{quote_sheetname(ws.title)}!${col}${row}")
+
+
+def _protect(ws):
+    # no password; formatting rows/columns, sorting and filtering stay allowed
+    p = ws.protection
+    p.sheet = True
+    p.formatColumns = False
+    p.formatRows = False
+    p.autoFilter = False
+    p.sort = False
+    p.selectLockedCells = False
+    p.selectUnlockedCells = False
+
+
+def _print_setup(ws, *, landscape, title_rows=None):
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+def _validation(ws, sqref, *, type=None, choices=(), operator=None, f1=None, f2=None,
+                prompt="", title="", error=""):
+    kw = {}
+    if choices:
+        kw.update(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
+    elif type:
+        kw.update(type=type, operator=operator, formula1=f1, formula2=f2, allow_blank=True)
+    dv = DataValidation(**kw)
+    if prompt:
+        dv.promptTitle = title[:32] or None
+        dv.prompt = prompt[:255]
+        dv.showInputMessage = True
+    if kw:
+        dv.showErrorMessage = True
+        dv.errorStyle = "stop"
+        dv.errorTitle = "输入有误"
+        dv.error = (error or prompt or "请从下拉列表中选择。")[:255]
+    dv.add(sqref)
+    ws.add_data_validation(dv)
+    return dv
+
+
+def _title(ws, title, hint=None):
+    ws["A1"] = title
+    ws["A1"].font = FONT_TITLE
+    ws["A1"].alignment = Alignment(vertical="center")
+    ws.row_dimensions[1].height = 26
+    if hint:
+        ws["A2"] = hint
+        ws["A2"].font = FONT_HINT
+        ws["A2"].alignment = Alignment(vertical="center")
+        ws.row_dimensions[2].height = 18
+
+
+def _resolve_framework(framework) -> Framework:
+    if framework is None:
+        return load_framework()
+    if isinstance(framework, Framework):
+        return framework
+    return load_framework(framework)
+
+
+# ---------------------------------------------------------------- sheets
+
+def _sheet_guide(wb, ws):
+    _title(ws, "部门整体支出绩效自评表 · 填报说明")
+    ws.column_dimensions["A"].width = 16
+    ws.column_dimensions["B"].width = 96
+    ws["A3"] = "模板版本"
+    _style(ws["A3"], font=FONT_BOLD)
+    ws["B3"] = TEMPLATE_VERSION
+    _style(ws["B3"], fill=FILL_COMPUTED, fmt=FMT_TEXT, align=Alignment(horizontal="left", vertical="center"))
+    _define(wb, "template_version", ws, "B3")
+
+    r = 5
+    sections = [
+        ("一、填报什么", [
+            "“基本信息”：部门名称、被评价年度、填报人等基本情况，以及资金情况（金额单位：万元，保留两位小数）。",
+            "“年度任务”：年度主要任务及完成情况；“绩效指标”：部门整体绩效指标的目标值、实现值，完成率自动计算。",
+            "“自评评分”：按评分框架逐项填写自评得分；得分低于分值时须填写扣分原因和改进措施。自评总分和评价等级自动计算。",
+            "“问题与措施”：存在的主要问题及改进措施；“文字说明”：部门职能、工作任务、绩效目标、自评结论等文字内容。",
+            "数字单元格只填数字：不要带单位、千分位以外的文字或“余”“超过”等字样；比率按百分比输入（如 96.03%）。",
+        ]),
+        ("二、颜色说明", None),
+        ("三、如何校验", [
+            "在 Excel 中：点击“绩效自评”选项卡中的“校验”按钮，结果写入“审核结果”工作表，点击单元格链接可跳转到出错位置。",
+            "命令行：财政部门运行 xlcheck 文件或文件夹（如 xlcheck 收到的自评表/）进行批量校验。",
+            "“错误”必须修改；“警告”请修改，或在“审核结果”的“填报单位说明”列写明理由；“提示”供参考。反复校验直至通过后再报送。",
+        ]),
+        ("四、如何增加行", [
+            "“年度任务”预留 20 行、“绩效指标”预留 40 行、“问题与措施”预留 10 行。",
+            "行数不够时：审阅 → 撤消工作表保护（无密码），在表格最后一行最后一格按 Tab 键（或拖动表格右下角）增加行，"
+            "新行自动带出格式、下拉列表和公式；完成后可重新保护工作表（审阅 → 保护工作表，不设密码）。",
+            "请勿修改表头文字、工作表名称和灰色单元格，请勿合并单元格，请勿在表格之外填写数据。",
+        ]),
+    ]
+    legend = [
+        (FILL_INPUT, "黄色：需要填写的单元格（未锁定）。"),
+        (FILL_COMPUTED, "灰色：自动计算或固定内容（已锁定），请勿修改。"),
+        (FILL_FORMULA_INPUT, "浅蓝：绩效指标的完成率，默认由公式计算；定性指标请直接输入完成率（达成填 100%）。"),
+        (FILL_FIXED, "浅灰：评分框架内容（已锁定），由财政部门统一制定。"),
+    ]
+    for heading, lines in sections:
+        ws.cell(r, 1, heading).font = FONT_BOLD
+        ws.row_dimensions[r].height = 22
+        r += 1
+        if lines is None:
+            for fill, text in legend:
+                _style(ws.cell(r, 1), fill=fill)
+                c = ws.cell(r, 2, text)
+                c.font = FONT
+                c.alignment = WRAP_CENTER
+                ws.row_dimensions[r].height = 20
+                r += 1
+        else:
+            for line in lines:
+                c = ws.cell(r, 2, line)
+                c.font = FONT
+                c.alignment = WRAP_TOP
+                ws.row_dimensions[r].height = _row_height([(line, 96)], minimum=20)
+                r += 1
+        r += 1
+    _print_setup(ws, landscape=False)
+    _protect(ws)
+
+
+def _sheet_info(wb, ws, department, year):
+    _title(ws, "部门基本信息", "黄色单元格需填写，灰色单元格自动计算。金额单位：万元。")
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 26
+    ws.column_dimensions["C"].width = 60
+    for col, text in zip("ABC", ("项目", "填报内容", "说明")):
+        c = ws[f"{col}3"]
+        c.value = text
+        _style(c, fill=FILL_HEADER, font=FONT_BOLD, align=CENTER)
+    r = 4
+    formula_rows = {}
+    for f in INFO_FIELDS:
+        if isinstance(f, str):
+            c = ws.cell(r, 1, f)
+            _style(c, fill=FILL_SECTION, font=FONT_BOLD)
+            _style(ws.cell(r, 2), fill=FILL_SECTION)
+            _style(ws.cell(r, 3), fill=FILL_SECTION)
+            r += 1
+            continue
+        label = ws.cell(r, 1, f.label)
+        indent = 2 if f.label.startswith("其中") else 0
+        _style(label, align=Alignment(vertical="center", wrap_text=True, indent=indent))
+        hint = ws.cell(r, 3, f.hint)
+        _style(hint, font=FONT_HINT)
+        c = ws.cell(r, 2)
+        coord = c.coordinate
+        if f.kind.startswith("f_"):
+            c.value = calc.EXCEL[f.name]
+            _style(c, fill=FILL_COMPUTED, fmt=FMT_AMOUNT if f.kind == "f_amount" else FMT_RATE,
+                   align=Alignment(horizontal="right", vertical="center"))
+            formula_rows[f.name] = coord
+        else:
+            fmt = {"amount": FMT_AMOUNT, "amount_any": FMT_AMOUNT, "year": FMT_YEAR,
+                   "count": FMT_INT, "count1": FMT_INT, "date": FMT_DATE,
+                   "phone": FMT_TEXT}.get(f.kind)
+            align = WRAP_TOP if f.kind == "note" else WRAP_CENTER
+            _style(c, fill=FILL_INPUT, fmt=fmt, locked=False, align=align)
+            if f.kind == "year":
+                _validation(ws, coord, type="whole", operator="between", f1="2000", f2="2100",
+                            title=f.label, prompt=f.hint, error="被评价年度应为 2000 至 2100 之间的四位整数年份。")
+            elif f.kind == "count1":
+                _validation(ws, coord, type="whole", operator="greaterThanOrEqual", f1="1",
+                            title=f.label, prompt=f.hint, error="单位数应为不小于 1 的整数。")
+            elif f.kind == "count":
+                _validation(ws, coord, type="whole", operator="greaterThanOrEqual", f1="0",
+                            title=f.label, prompt=f.hint, error="应为不小于 0 的整数。")
+            elif f.kind == "amount":
+                _validation(ws, coord, type="decimal", operator="greaterThanOrEqual", f1="0",
+                            title=f.label, prompt=f.hint, error="应为不小于 0 的数字（万元），不要带单位或文字。")
+            elif f.kind == "amount_any":
+                _validation(ws, coord, type="decimal", operator="between", f1="-999999999", f2="999999999",
+                            title=f.label, prompt=f.hint, error="应为数字（万元），调减填负数。")
+            else:
+                _validation(ws, coord, title=f.label, prompt=f.hint)
+        _define(wb, f.name, ws, coord)
+        height = 60 if f.kind == "note" else _row_height([(f.hint, 60), (f.label, 28)], minimum=20)
+        ws.row_dimensions[r].height = height
+        r += 1
+    if department is not None:
+        ws[_cell_of(wb, "dept_name")[1]] = str(department)
+    if year is not None:
+        ws[_cell_of(wb, "eval_year")[1]] = int(year)
+    ws.freeze_panes = "A4"
+    _print_setup(ws, landscape=False, title_rows="3:3")
+    _protect(ws)
+    return formula_rows
+
+
+def _cell_of(wb, name):
+    sheet, ref = next(iter(wb.defined_names[name].destinations))
+    return sheet, ref.replace("$", "")
+
+
+def _table(wb, ws, spec: TableSpec, rows: list[dict] | None = None):
+    _title(ws, spec.title, spec.hint)
+    h = TABLE_HEADER_ROW
+    n = len(rows) if rows is not None else spec.rows
+    first, last = h + 1, h + n
+    cols = {c.header: i + 1 for i, c in enumerate(spec.columns)}
+    for i, col in enumerate(spec.columns, 1):
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = col.width
+        c = ws.cell(h, i, col.header)
+        _style(c, fill=FILL_HEADER, font=FONT_BOLD, align=CENTER)
+    ws.row_dimensions[h].height = 30
+    for r in range(first, last + 1):
+        data = rows[r - first] if rows is not None else {}
+        for i, col in enumerate(spec.columns, 1):
+            c = ws.cell(r, i)
+            if col.kind in ("fixed", "fixed_num"):
+                c.value = data.get(col.header)
+                align = CENTER if col.kind == "fixed_num" or col.width <= 10 else WRAP_CENTER
+                _style(c, fill=FILL_FIXED, align=align)
+            elif col.kind == "rate_formula":
+                L = {k: get_column_letter(v) + str(r) for k, v in cols.items()}
+                c.value = calc.indicator_rate_formula(L["指标方向"], L["年度目标值"], L["年度实现值"])
+                _style(c, fill=FILL_FORMULA_INPUT, fmt=FMT_RATE, locked=False,
+                       align=Alignment(horizontal="right", vertical="center"))
+            else:
+                fmt = {"amount": FMT_AMOUNT, "int": FMT_INT, "score": "0.00"}.get(col.kind)
+                align = WRAP_TOP if col.kind == "long" else WRAP_CENTER
+                _style(c, fill=FILL_INPUT, fmt=fmt, locked=False, align=align)
+        if rows is not None:
+            ws.row_dimensions[r].height = _row_height(
+                [(data.get(col.header), col.width) for col in spec.columns], minimum=24)
+        else:
+            ws.row_dimensions[r].height = 24
+    # validations over whole data columns
+    for i, col in enumerate(spec.columns, 1):
+        L = get_column_letter(i)
+        rng = f"{L}{first}:{L}{last}"
+        if col.choices:
+            _validation(ws, rng, choices=col.choices, title=col.header, prompt=col.prompt,
+                        error=f"请从下拉列表中选择：{'、'.join(col.choices)}。")
+        elif col.kind == "amount":
+            _validation(ws, rng, type="decimal", operator="greaterThanOrEqual", f1="0",
+                        title=col.header, prompt=col.prompt, error="应为不小于 0 的数字（万元）。")
+        elif col.kind == "score":
+            pts = get_column_letter(cols["分值"])
+            _validation(ws, rng, type="decimal", operator="between", f1="0", f2=f"{pts}{first}",
+                        title=col.header, prompt=col.prompt, error="自评得分应为 0 至该行分值之间的数字。")
+        elif col.prompt:
+            _validation(ws, rng, title=col.header, prompt=col.prompt)
+    ref = f"A{h}:{get_column_letter(len(spec.columns))}{last}"
+    t = Table(displayName=spec.name, ref=ref)
+    t.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=False,
+                                      showColumnStripes=False, showFirstColumn=False, showLastColumn=False)
+    ws.add_table(t)
+    ws.freeze_panes = f"A{first}"
+    _print_setup(ws, landscape=spec.landscape, title_rows=f"{h}:{h}")
+    return first, last, cols
+
+
+def _sheet_scores(wb, ws, fw: Framework):
+    rows = [{"一级指标": r.level1, "一级分值": r.level1_points, "二级指标": r.level2,
+             "二级分值": r.level2_points, "三级指标": r.name, "分值": r.points,
+             "指标解释": r.explanation, "评分标准": r.standard} for r in fw.rows]
+    first, last, cols = _table(wb, ws, SCORES, rows)
+    sc = get_column_letter(cols["自评得分"])
+    lab = get_column_letter(cols["评分标准"])
+    note = get_column_letter(cols["扣分原因"])
+    r_total, r_grade = last + 2, last + 3
+    # labels beside the named cells, outside the table
+    for r, label, name, formula, fmt in (
+            (r_total, "自评总分", "score_total", calc.score_total_formula(f"${sc}${first}:${sc}${last}"), "0.00"),
+            (r_grade, "评价等级", "grade", calc.grade_formula(fw), None)):
+        lc = ws[f"{lab}{r}"]
+        lc.value = label
+        _style(lc, font=FONT_BOLD, align=Alignment(horizontal="right", vertical="center"))
+        c = ws[f"{sc}{r}"]
+        c.value = formula
+        _style(c, fill=FILL_COMPUTED, fmt=fmt, font=FONT_BOLD, align=CENTER)
+        _define(wb, name, ws, c.coordinate)
+        ws.row_dimensions[r].height = 22
+    bands = "；".join(f"{g.name} {g.note}" if g.note else g.name for g in fw.grades)
+    c = ws[f"{note}{r_grade}"]
+    c.value = f"等级划分：{bands}"
+    c.font = FONT_HINT
+    c.alignment = Alignment(vertical="center")
+    c = ws[f"{note}{r_total}"]
+    c.value = f"满分 {fw.total:g} 分，自动合计“自评得分”列。"
+    c.font = FONT_HINT
+    c.alignment = Alignment(vertical="center")
+    _protect(ws)
+
+
+def _sheet_texts(wb, ws):
+    _title(ws, "文字说明", "请在黄色单元格中填写；单元格内换行按 Alt+Enter。所写数字、年份应与各表一致。")
+    ws.column_dimensions["A"].width = 26
+    ws.column_dimensions["B"].width = 110
+    for col, text in zip("AB", ("项目", "内容")):
+        c = ws[f"{col}3"]
+        c.value = text
+        _style(c, fill=FILL_HEADER, font=FONT_BOLD, align=CENTER)
+    for r, f in enumerate(TEXT_FIELDS, 4):
+        _style(ws.cell(r, 1, f.label), font=FONT_BOLD, align=WRAP_CENTER)
+        c = ws.cell(r, 2)
+        _style(c, fill=FILL_INPUT, locked=False, align=WRAP_TOP)
+        _validation(ws, c.coordinate, title=f.label, prompt=f.hint)
+        _define(wb, f.name, ws, c.coordinate)
+        ws.row_dimensions[r].height = 160
+    ws.freeze_panes = "A4"
+    _print_setup(ws, landscape=False, title_rows="3:3")
+    _protect(ws)
+
+
+def _sheet_review(ws):
+    _title(ws, "审核结果", "由“校验”按钮或 xlcheck 自动生成，请勿手工编辑（“填报单位说明”列除外）。")
+    ws.column_dimensions["A"].width = 16
+    _print_setup(ws, landscape=True)
+
+
+# ---------------------------------------------------------------- building
+
+def build_workbook(*, department=None, year=None, framework=None) -> Workbook:
+    """The template as an openpyxl Workbook (not saved; formula cells without cached values)."""
+    fw = _resolve_framework(framework)
+    wb = Workbook()
+    wb.properties.creator = "xlcheck"
+    wb.properties.lastModifiedBy = "xlcheck"
+    wb.properties.title = "部门整体支出绩效自评表"
+    wb.properties.subject = f"xlcheck template {TEMPLATE_VERSION}"
+    wb.properties.keywords = "xlcheck"
+    ws_guide = wb.active
+    ws_guide.title = SHEET_GUIDE
+    sheets = {name: wb.create_sheet(name) for name in (
+        SHEET_INFO, SHEET_TASKS, SHEET_INDICATORS, SHEET_SCORES, SHEET_PROBLEMS, SHEET_TEXTS, SHEET_REVIEW)}
+    _sheet_guide(wb, ws_guide)
+    _sheet_info(wb, sheets[SHEET_INFO], department, year)
+    for spec in (TASKS, INDICATORS, PROBLEMS):
+        ws = sheets[spec.sheet]
+        _table(wb, ws, spec)
+        _protect(ws)
+    _sheet_scores(wb, sheets[SHEET_SCORES], fw)
+    _sheet_texts(wb, sheets[SHEET_TEXTS])
+    _sheet_review(sheets[SHEET_REVIEW])
+    wb.active = 0
+    return wb
+
+
+def build_template(path, *, department=None, year=None, framework=None) -> None:
+    """Write the template workbook to `path` (atomically); same code and arguments, same bytes."""
+    from xlcheck.fill import cached_values
+    wb = build_workbook(department=department, year=year, framework=framework)
+    save_workbook(wb, path, cached=cached_values(wb), fixed_core=True)
+
+
+def template_bytes(*, department=None, year=None, framework=None) -> bytes:
+    buf = io.BytesIO()
+    from xlcheck.fill import cached_values
+    wb = build_workbook(department=department, year=year, framework=framework)
+    wb.save(buf)
+    return finalize_package(buf.getvalue(), cached_values(wb), fixed_core=True)
+
+
+# ---------------------------------------------------------------- package post-processing
+
+_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+def save_workbook(wb, path, *, cached=None, fixed_core=False) -> None:
+    """Save with openpyxl, inject cached formula values, fix timestamps, replace `path` atomically."""
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = finalize_package(buf.getvalue(), cached or {}, fixed_core=fixed_core)
+    write_atomic(path, data)
+
+
+def write_atomic(path, data: bytes) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=path.suffix, dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet title -> part name (xl/worksheets/sheetN.xml)."""
+    wbx = etree.fromstring(zf.read("xl/workbook.xml"))
+    rels = etree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{_NS_PKG_REL}}}Relationship")}
+    out = {}
+    for s in wbx.iter(f"{{{_NS_MAIN}}}sheet"):
+        t = targets.get(s.get(f"{{{_NS_REL}}}id"), "")
+        t = t.lstrip("/") if t.startswith("/") else "xl/" + t
+        out[s.get("name")] = t
+    return out
+
+
+def _format_number(v: float) -> str:
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(float(v))
+
+
+def _set_cached(c, value) -> None:
+    v = c.find(f"{{{_NS_MAIN}}}v")
+    if v is None:
+        v = etree.SubElement(c, f"{{{_NS_MAIN}}}v")
+    if isinstance(value, bool):
+        c.set("t", "b")
+        v.text = "1" if value else "0"
+    elif isinstance(value, (int, float)):
+        c.attrib.pop("t", None)
+        v.text = _format_number(value)
+    else:
+        c.set("t", "str")
+        v.text = str(value)
+
+
+def finalize_package(data: bytes, cached: dict, *, fixed_core: bool) -> bytes:
+    """Rewrite a saved package: cached values {(sheet, "B5"): value} into formula cells,
+    fixed core timestamps (optional) and fixed zip entry timestamps."""
+    by_sheet: dict[str, dict[str, object]] = {}
+    for (sheet, coord), value in cached.items():
+        by_sheet.setdefault(sheet, {})[coord] = value
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        parts = {p: s for s, p in sheet_parts(zin).items()}
+        for info in zin.infolist():
+            body = zin.read(info.filename)
+            sheet = parts.get(info.filename)
+            if sheet in by_sheet:
+                body = _patch_sheet(body, by_sheet[sheet])
+            elif fixed_core and info.filename == "docProps/core.xml":
+                body = _fix_core(body)
+            zi = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.create_system = 0
+            zi.external_attr = 0
+            zout.writestr(zi, body)
+    return out.getvalue()
+
+
+def _patch_sheet(body: bytes, values: dict[str, object]) -> bytes:
+    root = etree.fromstring(body)
+    todo = dict(values)
+    for c in root.iter(f"{{{_NS_MAIN}}}c"):
+        r = c.get("r")
+        if r in todo and c.find(f"{{{_NS_MAIN}}}f") is not None:
+            _set_cached(c, todo.pop(r))
+            if not todo:
+                break
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _fix_core(body: bytes) -> bytes:
+    root = etree.fromstring(body)
+    for el in root:
+        if etree.QName(el).localname in ("created", "modified"):
+            el.text = FIXED_TIME
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
