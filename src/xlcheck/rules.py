@@ -6,6 +6,7 @@ holds one module per rule family plus data files:
   thresholds.toml  numbers a bureau may tune (120 % over-achievement, 90 % completion, …)
   words.toml       word lists (placeholder explanations, fuzzy markers, …)
   framework.toml   the scoring framework (SPEC 2.3)
+  interface.toml   the template's interface (versions, sheets, names, tables, headers, choices)
 """
 from __future__ import annotations
 
@@ -227,7 +228,7 @@ def load_checks(directory: str | Path | None = None) -> Checks:
     return checks
 
 
-DATA_FILES = {"thresholds.toml", "words.toml", "framework.toml"}
+DATA_FILES = {"thresholds.toml", "words.toml", "framework.toml", "interface.toml"}
 
 
 def _load_texts(d: Path) -> tuple[dict, dict]:
