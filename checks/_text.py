@@ -1,0 +1,400 @@
+"""Helpers of the points, explanations, narrative and collection families.
+
+Pure functions over the workbook model and plain text, so they can be unit-tested without a
+workbook: number reading with rounding intervals, explanation quality (placeholders, length,
+normalisation), completion rates, and the text scanners (stray years, stated amounts and rates,
+stated score totals).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from fractions import Fraction
+
+from xlcheck.framework import normalize_name
+from xlcheck.numbers import Interval, format_shown, parse_number, round_shown
+
+ONE = Fraction(1)
+
+# ---------------------------------------------------------------- numbers of cells
+
+_NUMERIC_KINDS = ("number", "text", "fullwidth", "unit")
+
+
+def cell_number(cell) -> float | None:
+    """The number a cell holds, also when typed as text ("16", "１６", "9.91分"); None otherwise.
+
+    Fuzzy text ("超过50场", "1000余人次") is no number: it cannot be compared exactly.
+    """
+    if cell is None or cell.is_error:
+        return None
+    p = parse_number(cell.value)
+    return p.value if p.kind in _NUMERIC_KINDS else None
+
+
+def cell_interval(cell) -> Interval | None:
+    """Rounding interval of a cell's number (shown decimals), also for text-numbers."""
+    if cell is None or cell.is_error:
+        return None
+    iv = Interval.of_cell(cell)
+    if iv is not None:
+        return iv
+    p = parse_number(cell.value)
+    if p.kind not in _NUMERIC_KINDS or p.value is None:
+        return None
+    return Interval.shown(p.value, p.decimals, p.percent)
+
+
+def exact(v) -> Fraction:
+    return Interval.exact(v).lo
+
+
+def fmt_num(v) -> str:
+    """A number as a person writes it: 9.97, 100, 0.5 (no trailing zeros)."""
+    if v is None:
+        return ""
+    d = round_shown(v, 6).normalize()
+    s = format(d, "f")
+    return s
+
+
+def fmt_points(v) -> str:
+    return fmt_num(v)
+
+
+def fmt_interval(iv: Interval, decimals: int = 2, percent: bool = False) -> str:
+    """An interval's midpoint shown like a reported value ("9.97", "99.74%")."""
+    return format_shown(iv.mid, decimals, percent)
+
+
+def fmt_rate(iv: Interval, decimals: int = 2) -> str:
+    return format_shown(iv.mid, decimals, True)
+
+
+# ---------------------------------------------------------------- budget
+
+def budget_adjusted_interval(wb) -> Interval | None:
+    """调整后预算数: recomputed from 年初预算数 + 调整数 when both are numbers, else the cell's value."""
+    a, b = cell_interval(wb.names.get("budget_initial")), cell_interval(wb.names.get("budget_adjustment"))
+    if a is not None and b is not None:
+        return a + b
+    return cell_interval(wb.names.get("budget_adjusted"))
+
+
+def budget_rate_interval(wb) -> Interval | None:
+    """预算完成率 = 实际支出数 / 调整后预算数, recomputed (None when not computable)."""
+    spend = cell_interval(wb.names.get("spend_actual"))
+    adj = budget_adjusted_interval(wb)
+    if spend is None or adj is None:
+        return None
+    return spend / adj
+
+
+# ---------------------------------------------------------------- indicator completion rates
+
+GE = ("≥", ">=", "＞＝", "≧")
+LE = ("≤", "<=", "＜＝", "≦")
+EQ = ("=", "＝")
+
+
+def _direction(v) -> str:
+    s = "" if v is None else str(v).strip()
+    if s in GE:
+        return "≥"
+    if s in LE:
+        return "≤"
+    if s in EQ:
+        return "="
+    if s == "定性":
+        return "定性"
+    return "≥" if not s else s
+
+
+def computed_rate(direction, target: Interval | None, actual: Interval | None) -> Interval | None:
+    """完成率 by SPEC 2.2 as an interval over the inputs' rounding intervals."""
+    if target is None or actual is None:
+        return None
+    d = _direction(direction)
+    if d == "≥":
+        return actual / target
+    if d == "≤":
+        if actual.hi <= target.lo:
+            return Interval(ONE, ONE)
+        q = target / actual
+        if q is None:
+            return None
+        return q if actual.lo > target.hi else q.hull(Interval(ONE, ONE))
+    if d == "=":
+        q = actual / target
+        if q is None:
+            return None
+        return q.hull(Interval(ONE, ONE)) if actual.intersects(target) else q
+    return None
+
+
+@dataclass(frozen=True)
+class Rate:
+    interval: Interval
+    reported: bool        # True: the row's 完成率 cell; False: computed from 目标值 / 实现值
+
+    def text(self) -> str:
+        return fmt_rate(self.interval)
+
+    def below(self, bound: Fraction = ONE) -> bool:
+        """Certainly below `bound` (every value the rounding allows is below it)."""
+        return self.interval.hi < bound
+
+    def above(self, bound: Fraction) -> bool:
+        return self.interval.lo > bound
+
+    def reaches(self, bound: Fraction = ONE) -> bool:
+        return self.interval.hi >= bound
+
+
+def indicator_rate(row) -> Rate | None:
+    """The indicator's 完成率: the reported value when present, else computed by direction."""
+    c = row.get("完成率")
+    if c is not None and not c.blank:
+        iv = cell_interval(c)
+        if iv is not None:
+            # a rate typed as a plain number above 2 is a percentage written without %
+            if not c.percent and not (isinstance(c.value, str) and "%" in c.value) and iv.lo > 2:
+                iv = Interval(iv.lo / 100, iv.hi / 100)
+            return Rate(iv, True)
+    iv = computed_rate(row.value("指标方向"), cell_interval(row.get("年度目标值")),
+                       cell_interval(row.get("年度实现值")))
+    return None if iv is None else Rate(iv, False)
+
+
+# ---------------------------------------------------------------- explanation quality
+
+_PUNCT_CATS = ("P", "S", "Z", "C")
+
+
+def meaningful_chars(text) -> int:
+    """Chinese characters, letters and digits (punctuation and spaces do not count)."""
+    if text is None:
+        return 0
+    return sum(1 for ch in str(text) if unicodedata.category(ch)[0] in ("L", "N"))
+
+
+def normalize_text(text) -> str:
+    """Key for comparing explanations: width-folded, lower-case, without spaces and punctuation."""
+    s = unicodedata.normalize("NFKC", "" if text is None else str(text)).lower()
+    return "".join(ch for ch in s if unicodedata.category(ch)[0] in ("L", "N"))
+
+
+def is_placeholder(text, placeholders) -> bool:
+    """无, 暂无, 略, /, —, 同上 …: a text that only says nothing (also punctuation only)."""
+    if text is None:
+        return False
+    s = str(text).strip()
+    if not s:
+        return False
+    if meaningful_chars(s) == 0:
+        return True
+    key = normalize_text(s)
+    for p in placeholders:
+        pk = normalize_text(p)
+        if pk and key == pk:
+            return True
+        if not pk and s.strip() == str(p).strip():
+            return True
+    return False
+
+
+def explanation_problem(cell, words: dict, thresholds: dict) -> str | None:
+    """"blank" | "placeholder" | "short" | None for an explanation cell."""
+    if cell is None or cell.blank:
+        return "blank"
+    text = cell.value if isinstance(cell.value, str) else cell.text
+    if is_placeholder(text, words.get("placeholders", ())):
+        return "placeholder"
+    if meaningful_chars(text) < int(thresholds.get("min_explanation_chars", 6)):
+        return "short"
+    return None
+
+
+def snippet(text, start: int = 0, length: int = 24) -> str:
+    s = str(text)[start:start + length].replace("\n", " ").strip()
+    return s + ("…" if start + length < len(str(text)) else "")
+
+
+# ---------------------------------------------------------------- text scanning: stray years
+
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*年")
+_RANGE_BEFORE = re.compile(r"[—–\-~～至到]\s*$")
+_RANGE_AFTER = re.compile(r"\s*年?\s*[—–\-~～至到]\s*(?:(?:19|20)\d{2}|\d{1,2}\s*月)")
+_DATED = re.compile(r"\s*年\s*\d{1,2}\s*月")
+_SINCE = re.compile(r"\s*年\s*(?:以来|以前|之前|起|至今|底|末|同期|上半年|下半年|相比|比|决算|预算)")
+_AWARD_AFTER = re.compile(r"\s*年\s*度?[^。；;！!？?\n，,]{0,30}?(?:奖|荣誉|称号|先进|四好|五好|评选|表彰|百强|强|示范|优秀|标兵|典型|案例)")
+_AWARD_BEFORE = re.compile(r"(?:荣获|获评|获得|授予|评为|被评|入选|入围|获|评选|表彰)[^。；;！!？?\n，,]{0,12}$")
+_HEADING = re.compile(r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、.．]|\d{1,2}[、.．](?!\d)|"
+                      r"[一二三四五六七八九十]{1,2}是|其[一二三四五六七八九十])\s*$")
+_BOUNDARY = "。；;！!？?\n：:"
+_TALKS_ABOUT_YEAR = re.compile(r"\s*年\s*(?:[，,]|度?\s*(?:各项|部门|我会|我部门|本部门|本会|全会|全年|单位|"
+                               r"工作任务|重点工作|整体|预算执行|收支|绩效目标))")
+
+
+def clause_start(text: str, pos: int) -> bool:
+    """True when `pos` starts a sentence or clause: start of text, after 。；！？：\\n or a heading."""
+    before = text[:pos].rstrip(" \t\u3000")
+    m = _HEADING.search(before)
+    if m:
+        before = before[:m.start()].rstrip(" \t\u3000")
+    return not before or before[-1] in _BOUNDARY
+
+
+@dataclass(frozen=True)
+class YearMention:
+    year: int
+    start: int
+    end: int
+    excerpt: str
+
+
+def stray_years(text, eval_year: int) -> list[YearMention]:
+    """Years other than the evaluated one where the text talks about the year it reports on.
+
+    Flags "YYYY 年各项工作…", "YYYY年，…", "YYYY年部门…" and a year starting a sentence or clause;
+    leaves alone ranges (2020—2021年度), award titles (荣获2021年度…“四好”商会), dated events
+    (于2022年1月举行) and "YYYY年以来".
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    out = []
+    for m in _YEAR.finditer(text):
+        y = int(m.group(1))
+        if y == eval_year:
+            continue
+        s, e = m.start(1), m.end(1)
+        before, after = text[:s], text[e:]
+        if _RANGE_BEFORE.search(before) or _RANGE_AFTER.match(after):
+            continue
+        if _DATED.match(after) or _SINCE.match(after):
+            continue
+        if _AWARD_AFTER.match(after) or _AWARD_BEFORE.search(before):
+            continue
+        if not (_TALKS_ABOUT_YEAR.match(after) or clause_start(text, s)):
+            continue
+        out.append(YearMention(y, s, m.end(), snippet(text, s, 20)))
+    return out
+
+
+# ---------------------------------------------------------------- text scanning: amounts and rates
+
+NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+")
+_SCOPE_OUT = re.compile(r"项目|上年|去年|同期|上一年|往年")
+_SUBSET = re.compile(r"一般公共预算|政府性基金|国有资本|基本支出|项目支出|其他资金|三公|公用经费|人员经费|专项|财政拨款")
+_AMOUNT = re.compile(
+    r"(?P<kw>年初预算(?:数|收入)?|调整后(?:的)?预算(?:数|收入)?|调整预算(?:数|收入)|(?:全年|年度|部门)?预算(?:数|收入|总额)|总预算|"
+    r"(?:实际)?支出数|实际支出|执行数|决算收入|决算支出)"
+    r"\s*(?:为|是|达|达到|共计|合计|：|:)?\s*" + NUM + r"\s*万元")
+_RATE = re.compile(
+    r"(?P<kw>(?:预算)?(?:执行率|完成率|支出率)|完成(?:了)?(?:当年|全年|年度)?(?:部门)?预算的?)"
+    r"\s*(?:为|是|达|达到|：|:)?\s*" + NUM + r"\s*[%％]")
+
+
+def _to_number(s: str) -> tuple[float, int]:
+    s = s.replace(",", "")
+    return float(s), (len(s.split(".")[1]) if "." in s else 0)
+
+
+@dataclass(frozen=True)
+class Stated:
+    kind: str            # "budget_initial" | "budget_adjusted" | "spend_actual" | "rate"
+    label: str           # the words as written (预算数, 执行率 …)
+    text: str            # the number as written (5529.51, 99.7%)
+    interval: Interval
+    start: int
+
+
+def _clause_before(sentence: str, pos: int) -> str:
+    head = sentence[:pos]
+    i = max(head.rfind("，"), head.rfind(","))
+    return head[i + 1:]
+
+
+def stated_figures(text) -> list[Stated]:
+    """Budget, spending and completion-rate figures a text states about the whole department.
+
+    Sentences about a project (项目) or the previous year are left out, and so are figures of one
+    fund source or one kind of spending (一般公共预算…, 基本支出…): they are not the tables' totals.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    norm = unicodedata.normalize("NFKC", text)   # same length for CJK text and ASCII digits
+    out: list[Stated] = []
+    for sm in _SENTENCE.finditer(norm):
+        sent = sm.group(0)
+        for m in _AMOUNT.finditer(sent):
+            if _SCOPE_OUT.search(sent[:m.start()]) or _SUBSET.search(_clause_before(sent, m.start()) + m.group("kw")):
+                continue
+            kw = m.group("kw")
+            kind = ("budget_initial" if kw.startswith("年初") else
+                    "budget_adjusted" if "预算" in kw else "spend_actual")
+            v, d = _to_number(m.group(2))
+            out.append(Stated(kind, kw, m.group(2), Interval.shown(v, d), sm.start() + m.start()))
+        for m in _RATE.finditer(sent):
+            kw = m.group("kw")
+            if _SCOPE_OUT.search(sent[:m.start()]) or _SUBSET.search(_clause_before(sent, m.start()) + kw):
+                continue
+            if "预算" not in kw and "预算" not in sent[:m.start()]:
+                continue   # 完成率 of an indicator, not of the budget
+            v, d = _to_number(m.group(2))
+            out.append(Stated("rate", kw, m.group(2) + "%", Interval.shown(v / 100, d, True), sm.start() + m.start()))
+    return out
+
+
+# ---------------------------------------------------------------- text scanning: stated scores
+
+_SCORE = re.compile(
+    r"(?P<kw>自评总分|总得分|总分|自评得分|自评分|得分)\s*(?:为|是|达|达到|：|:)?\s*" + NUM
+    + r"(?![\d.])(?!\s*[%％])\s*(?P<unit>分)?")
+_TOTAL_WORDS = re.compile(r"部门整体|整体支出|总")
+
+
+@dataclass(frozen=True)
+class StatedScore:
+    target: str | None   # None: the total; else the 一级 / 二级 / 三级 name it is stated for
+    level: int           # 0 total, 1, 2, 3
+    text: str
+    interval: Interval
+    start: int
+
+
+def stated_scores(text, names: dict[str, tuple[int, str]]) -> list[StatedScore]:
+    """Scores a text states: the total, and subtotals of named 一级/二级/三级 items.
+
+    `names` maps a normalized item name to (level, name). A score belongs to the item named last
+    before it in its own or the previous comma clause ("其中履职效能分值为 50 分，自评得分 50 分"
+    → 履职效能); a score with no item named there, or said of 部门整体/总分, is the total.
+    """
+    if not isinstance(text, str) or not text:
+        return []
+    norm = unicodedata.normalize("NFKC", text)
+    out = []
+    for sm in _SENTENCE.finditer(norm):
+        sent = sm.group(0)
+        for m in _SCORE.finditer(sent):
+            kw = m.group("kw")
+            if kw == "得分" and not m.group("unit") and "." not in m.group(2):
+                continue   # a bare "得分 20" without 分 is too loose; "得分 95.91" is a score
+            head = sent[:m.start()]
+            cut = [i for i, ch in enumerate(head) if ch in "，,"]
+            head = head[cut[-2] + 1:] if len(cut) >= 2 else head
+            key_head = normalize_name(head)
+            best, best_end = None, -1
+            for key, (level, name) in names.items():
+                p = key_head.rfind(key)
+                if p >= 0 and (p + len(key) > best_end or (p + len(key) == best_end and level > best[0])):
+                    best, best_end = (level, name), p + len(key)
+            v, d = _to_number(m.group(2))
+            iv = Interval.shown(v, d)
+            if best is not None and not _TOTAL_WORDS.search(kw + key_head[best_end:]):
+                out.append(StatedScore(best[1], best[0], m.group(2), iv, sm.start() + m.start()))
+            else:
+                out.append(StatedScore(None, 0, m.group(2), iv, sm.start() + m.start()))
+    return out
