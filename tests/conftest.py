@@ -47,7 +47,7 @@ def libreoffice_convert(paths, outdir, fmt="xlsx") -> list[Path]:
     return out
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def libreoffice():
     """libreoffice(paths, outdir, fmt="xlsx") -> converted paths (recalculated on load)."""
     return libreoffice_convert
