@@ -5,14 +5,18 @@ with the C-accelerated ElementTree; no cached value is trusted later, but all ar
 """
 from __future__ import annotations
 
+import io
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from xml.etree.ElementTree import ParseError, fromstring, iterparse
 
 from .errors import ReadError
+from .sniff import R_BROKEN, R_ENCRYPTED, R_TOO_BIG, FileKindError, classify_zip, open_checked
 from .model import Cell, ErrorValue
 from .numbers import format_decimals
 
@@ -25,6 +29,7 @@ M = "{%s}" % NS_MAIN
 MAX_PART_BYTES = 200 * 1024 * 1024
 MAX_TOTAL_BYTES = 400 * 1024 * 1024
 MAX_RATIO = 200
+MAX_ENTRIES = 10_000
 
 BUILTIN_FORMATS = {
     0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%",
@@ -103,29 +108,56 @@ def _is_date_format(fmt: str) -> bool:
 
 
 class Package:
+    """A zip package opened with guards: what the file really is is checked first (sniff), declared
+    sizes before anything is inflated, and every inflate is bounded by the declared size and the
+    limits, so a part whose header lies cannot inflate past them either."""
+
     def __init__(self, path):
+        self.path = path
+        fh, _head = open_checked(path)          # FileKindError for .xls, .et, .ods, CSV, HTML, empty …
+        self._fh = fh
+        self.inflated = 0
         try:
-            self.zf = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as e:
-            raise ReadError("文件不是有效的 Excel 工作簿（.xlsx/.xlsm），可能已损坏或为其他格式") from e
-        self.infos = {i.filename: i for i in self.zf.infolist()}
-        total = 0
-        for i in self.infos.values():
-            total += i.file_size
-            ratio = i.file_size / max(i.compress_size, 1)
-            if i.file_size > MAX_PART_BYTES or (i.file_size > 10_000_000 and ratio > MAX_RATIO):
-                raise ReadError(f"文件内部数据异常庞大（{i.filename} 解压后 {i.file_size // 1_000_000} MB），已拒绝读取")
-        if total > MAX_TOTAL_BYTES:
-            raise ReadError(f"文件解压后总大小 {total // 1_000_000} MB，超出上限，已拒绝读取")
+            _check_zip_directory(fh)
+            try:
+                self.zf = zipfile.ZipFile(fh)
+            except (zipfile.BadZipFile, EOFError, ValueError, struct.error, OSError) as e:
+                raise FileKindError(R_BROKEN, "文件不完整或已损坏（可能下载未完成）") from e
+            infos = self.zf.infolist()
+            if len(infos) > MAX_ENTRIES:
+                raise FileKindError(R_TOO_BIG, f"文件内部包含 {len(infos)} 个部件，数量异常")
+            self.infos = {i.filename: i for i in infos}
+            total = 0
+            for i in infos:
+                total += i.file_size
+                ratio = i.file_size / max(i.compress_size, 1)
+                if i.file_size > MAX_PART_BYTES or (i.file_size > 10_000_000 and ratio > MAX_RATIO):
+                    raise FileKindError(R_TOO_BIG, f"文件内部数据异常庞大（{i.filename} 解压后 "
+                                                   f"{i.file_size // 1_000_000} MB）")
+            if total > MAX_TOTAL_BYTES:
+                raise FileKindError(R_TOO_BIG, f"文件解压后总大小 {total // 1_000_000} MB，超出上限")
+        except BaseException:
+            fh.close()
+            raise
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        i = self.infos[name]
+        if i.flag_bits & 0x1:
+            raise FileKindError(R_ENCRYPTED, "文件已加密（压缩包设置了密码）")
+        if i.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise FileKindError(R_BROKEN, f"文件已损坏或由不兼容的软件生成（部件 {name} 的压缩方式无法识别）")
+        return i
 
     def has(self, name: str) -> bool:
         return name in self.infos
 
     def read(self, name: str) -> bytes:
-        return self.zf.read(name)
+        with self.open(name) as fh:
+            return fh.read()
 
-    def open(self, name: str):
-        return self.zf.open(name)
+    def open(self, name: str) -> "_BoundedPart":
+        info = self._info(name)
+        return _BoundedPart(self, self.zf.open(info), info)
 
     def rels(self, part: str) -> dict[str, tuple[str, str]]:
         """rId → (type suffix, absolute target) for a part."""
@@ -144,7 +176,64 @@ class Package:
         return out
 
     def close(self):
-        self.zf.close()
+        try:
+            self.zf.close()
+        finally:
+            self._fh.close()
+
+
+class _BoundedPart(io.RawIOBase):
+    """A part being inflated: never more than its declared size (+ slack), the part and package
+    limits; the first bytes must not declare a DTD (entity expansion has no place in OOXML)."""
+
+    def __init__(self, pkg: Package, raw, info: zipfile.ZipInfo):
+        self.pkg, self.raw, self.name = pkg, raw, info.filename
+        self.limit = min(info.file_size + 1024, MAX_PART_BYTES)
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        want = self.limit + 1 - self.count if n is None or n < 0 else min(n, self.limit + 1 - self.count)
+        data = self.raw.read(max(want, 1)) if want > 0 else self.raw.read(1)
+        if self.count == 0 and data and (b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]):
+            raise FileKindError(R_BROKEN, f"文件已损坏或被篡改（部件 {self.name} 含有 Excel 不会写入的 DTD 声明）")
+        self.count += len(data)
+        self.pkg.inflated += len(data)
+        if self.count > self.limit:
+            raise FileKindError(R_TOO_BIG, f"文件内部数据异常（{self.name} 的实际大小超过其声明的大小）")
+        if self.pkg.inflated > MAX_TOTAL_BYTES:
+            raise FileKindError(R_TOO_BIG, "文件解压后的数据量超出上限")
+        return data
+
+    def close(self) -> None:
+        try:
+            self.raw.close()
+        finally:
+            super().close()
+
+
+def _check_zip_directory(fh) -> None:
+    """The entry count from the end-of-central-directory record, before zipfile builds its list."""
+    fh.seek(0, io.SEEK_END)
+    size = fh.tell()
+    tail_len = min(size, 22 + 65535)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        fh.seek(0)
+        raise FileKindError(R_BROKEN, "文件不完整或已损坏（可能下载未完成）")
+    entries = struct.unpack_from("<H", tail, at + 10)[0]
+    if entries != 0xFFFF and entries > MAX_ENTRIES:
+        raise FileKindError(R_TOO_BIG, f"文件内部包含 {entries} 个部件，数量异常")
+    fh.seek(0)
 
 
 def _shared_strings(pkg: Package, path: str | None) -> list[str]:
@@ -284,8 +373,12 @@ def read_package(path) -> RawBook:
         return _read(pkg)
     except ReadError:
         raise
-    except (KeyError, ParseError, ValueError, zipfile.BadZipFile, EOFError, OSError) as e:
-        raise ReadError(f"工作簿内部结构损坏，无法读取（{type(e).__name__}）") from e
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e:   # CRC errors, cut deflate streams
+        raise FileKindError(R_BROKEN, "文件不完整或已损坏（压缩数据校验失败，可能下载未完成）") from e
+    except MemoryError as e:
+        raise FileKindError(R_TOO_BIG, "文件数据量过大，内存不足") from e
+    except Exception as e:   # any other surprise in a hostile file is still one clear reason
+        raise FileKindError(R_BROKEN, f"工作簿内部结构损坏，无法读取（{type(e).__name__}）") from e
     finally:
         pkg.close()
 
@@ -296,7 +389,17 @@ def _workbook_part(pkg: Package) -> str:
             return target
     if pkg.has("xl/workbook.xml"):
         return "xl/workbook.xml"
-    raise ReadError("压缩包中没有工作簿内容，这不是 Excel 工作簿")
+    raise classify_zip(pkg.infos, lambda n: _small(pkg, n), posixpath.splitext(str(pkg.path))[1]).error()
+
+
+def _small(pkg: Package, name: str) -> bytes | None:
+    info = pkg.infos.get(name)
+    if info is None or info.file_size > 4096:
+        return None
+    try:
+        return pkg.read(name)
+    except Exception:
+        return None
 
 
 def _read(pkg: Package) -> RawBook:

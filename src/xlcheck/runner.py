@@ -124,24 +124,60 @@ def apply_explanations(findings: list[Finding], wb: Workbook) -> None:
             f.explained = f.severity != "error"
 
 
-def unreadable(path: str, detail: str, checks: Checks) -> FileResult:
-    f = checks.context("FILE001").report(None, value=None, detail=detail)
-    return FileResult(path, "unreadable", [f])
+def unreadable(path: str, detail: str, checks: Checks, rule: str = "FILE001", **params) -> FileResult:
+    """A file that could not be read at all: one finding with one clear reason.
+
+    `rule` is the FILE rule that explains it (FILE002 .xls, FILE003 encrypted …); a checks directory
+    that lacks that rule's text (a bureau's older copy) falls back to FILE001, then to `detail`."""
+    params.setdefault("detail", detail)
+    for rid in dict.fromkeys((rule, "FILE001")):
+        try:
+            ctx = checks.context(rid)
+        except KeyError:
+            continue
+        if rid != rule:   # the fallback rule only knows {detail}: give it the whole sentence
+            params["detail"] = detail
+        return FileResult(path, "unreadable", [ctx.report(None, value=None, **params)])
+    return FileResult(path, "unreadable", [Finding(rule, "error", detail)])
+
+
+def _read_one(path: str):
+    from .reader import read_workbook
+    return read_workbook(path)
 
 
 def check_paths_chunk(paths: list[str], checks_dir: str | None) -> list[FileResult]:
-    """Worker entry point: read a chunk of files and check them together."""
-    from .reader import read_workbook
+    """Worker entry point: read a chunk of files and check them together.
+
+    Whatever a file is (an .xls, an encrypted or truncated workbook, a zip bomb, a directory …)
+    it yields exactly one FileResult; reading errors never reach the caller."""
     checks = load_checks(checks_dir)
-    wbs, out, order = [], {}, []
+    wbs, out = [], {}
     for p in paths:
         try:
-            wbs.append(read_workbook(p))
+            wbs.append(_read_one(p))
         except ReadError as e:
-            out[p] = unreadable(p, str(e), checks)
+            rule = getattr(e, "rule", "FILE001")
+            params = getattr(e, "params", {})
+            out[p] = unreadable(p, str(e), checks, rule, **params)
+        except RecursionError:
+            out[p] = unreadable(p, "工作簿内部结构损坏（嵌套层次异常），无法读取", checks, "FILE009")
+        except MemoryError:
+            out[p] = unreadable(p, "文件数据量过大，内存不足，无法读取", checks, "FILE010")
         except Exception as e:  # never let one file stop the run
             out[p] = unreadable(p, f"无法读取（{type(e).__name__}）", checks)
-    for res in check_workbooks(wbs, checks):
+    try:
+        results = check_workbooks(wbs, checks)
+    except Exception:  # an engine bug outside the per-rule guard: retry one by one, keep every file
+        results = []
+        for wb in wbs:
+            try:
+                results.extend(check_workbooks([wb], checks))
+            except Exception:
+                tb = traceback.format_exc(limit=3).strip().splitlines()[-1]
+                results.append(FileResult(wb.source, "fail", [Finding(
+                    "FILE001", "error", f"审核程序运行出错，本文件未能完成检查：{tb}")]))
+    for res in results:
         out[res.path] = res
     return [out[p] for p in paths]
 
@@ -170,24 +206,54 @@ def check_paths(paths: Iterable[str | os.PathLike], *, checks_dir: str | None = 
 
 
 def find_workbooks(inputs: Iterable[str | os.PathLike], skip_dirs: Iterable[Path] = ()) -> list[Path]:
-    """Expand files and folders (recursively) into workbook paths, skipping lock files and outputs."""
+    """Expand files and folders (recursively) into the paths to check.
+
+    In folders: every file that may be a submission (.xlsx/.xlsm, and .xls/.et/.ods/.csv/.xlsb …, which
+    are then reported with their reason); lock files `~$*`, macOS `._*` shadows and `__MACOSX`,
+    the tool's outputs (skip_dirs) and directories — whatever their names — are skipped. Symbolic
+    links to folders are not followed (no loops). A folder that cannot be listed is returned as
+    itself, so that the run reports it instead of silently checking fewer files.
+    Explicit files are kept (even `notes.pdf`: the user asked for it), except lock files."""
     skip = {Path(s).resolve() for s in skip_dirs}
     out: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(q: Path) -> None:
+        key = q.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append(q)
+
     for inp in inputs:
         p = Path(inp)
         if p.is_dir():
-            for q in sorted(p.rglob("*")):
-                if any(parent in skip for parent in q.resolve().parents):
-                    continue
-                if q.is_file() and _candidate(q):
-                    out.append(q)
-        else:
-            out.append(p)
+            if p.resolve() in skip:
+                continue
+            found, denied = [], []
+            for root, dirs, files in os.walk(p, onerror=lambda e: denied.append(Path(e.filename))):
+                r = Path(root)
+                dirs[:] = sorted(d for d in dirs if d != "__MACOSX" and (r / d).resolve() not in skip)
+                found.extend(r / f for f in files if _candidate(r / f))
+            for q in sorted(found) + sorted(denied):
+                add(q)
+        elif not _is_lock(p):
+            add(p)
     return out
 
 
+def _is_lock(p: Path) -> bool:
+    return p.name.startswith(("~$", ".~lock.")) or (p.name.startswith("._") and p.name != "._")
+
+
 def _candidate(p: Path) -> bool:
-    return p.suffix.lower() in (".xlsx", ".xlsm") and not p.name.startswith("~$")
+    """A file in a folder that may be a district's submission (a regular file, not a lock file)."""
+    from .sniff import CANDIDATE_SUFFIXES
+    if _is_lock(p) or p.suffix.lower() not in CANDIDATE_SUFFIXES:
+        return False
+    try:
+        return p.is_file()
+    except OSError:
+        return False
 
 
 def run_collection_rules(results: list[FileResult], checks: Checks) -> None:
