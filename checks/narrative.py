@@ -22,7 +22,11 @@ FIELD_LABELS = {
 }
 
 
-def text_cells(wb):
+# a task row's texts state the task's (a project's) own budget and execution, not the department's
+FIGURE_SKIP_TABLES = ("tasks",)
+
+
+def text_cells(wb, skip_tables=()):
     """(label, cell) of every free-text cell: text_* names, budget_note, explanation columns."""
     for name in sorted(wb.names):
         if name.startswith("text_") or name == "budget_note":
@@ -30,6 +34,8 @@ def text_cells(wb):
             if isinstance(c.value, str) and c.value.strip():
                 yield FIELD_LABELS.get(name, name), c
     for table, col in TEXT_COLUMNS:
+        if table in skip_tables:
+            continue
         t = wb.tables.get(table)
         if t is None or not t.has(col):
             continue
@@ -92,7 +98,7 @@ def fmt_rate_amount(iv) -> str:
 
 def _mismatches(wb, kinds):
     table = _table_figures(wb)
-    for label, c in text_cells(wb):
+    for label, c in text_cells(wb, FIGURE_SKIP_TABLES):
         bad = []
         for st in stated_figures(c.value):
             if st.kind not in kinds or st.kind not in table:
@@ -108,7 +114,8 @@ def _mismatches(wb, kinds):
 def stated_amounts(wb, ctx):
     """文字中写明的部门预算数、支出数（执行数、决算收入）须与表内数字一致（按所写位数判断）。
     只核对能确定所指的写法：预算数/预算收入/年初预算数、支出数/执行数/决算收入；
-    讲某个项目、上年或某一资金来源（一般公共预算、基本支出……）的数字不核对。
+    讲某个项目、上年或某一资金来源（一般公共预算、基本支出……）的数字不核对，年度主要任务表中
+    各任务自己的预算执行数字也不核对。
 
     示例：部门整体收支情况写“全年预算数 5529.51 万元，支出数 5529.94 万元”，表内实际支出数为 5529.49 万元。
     """
