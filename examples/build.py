@@ -307,8 +307,8 @@ def _same(expected, got) -> bool:
 
 def _table(wb, name: str):
     for ws in wb.worksheets:
-        for tname, tbl in ws.tables.items():
-            if tname.lower() == name:
+        for tbl in ws.tables.values():
+            if (tbl.displayName or tbl.name or "").lower() == name:
                 return ws, tbl
     return None, None
 
