@@ -336,7 +336,8 @@ def _sheet_guide(wb, ws):
         ("四、如何增加行", [
             "“年度任务”预留 20 行、“绩效指标”预留 40 行、“问题与措施”预留 10 行。",
             "行数不够时：审阅 → 撤消工作表保护（无密码），在表格最后一行最后一格按 Tab 键（或拖动表格右下角）增加行，"
-            "新行自动带出格式、下拉列表和公式；完成后可重新保护工作表（审阅 → 保护工作表，不设密码）。",
+            "新行自动带出格式和下拉列表；“绩效指标”新行的完成率可复制上一行的完成率单元格粘贴（不填也可，校验时自动计算）。"
+            "完成后可重新保护工作表（审阅 → 保护工作表，不设密码）。",
             "请勿修改表头文字、工作表名称和灰色单元格，请勿合并单元格，请勿在表格之外填写数据。",
         ]),
     ]
@@ -622,10 +623,18 @@ def save_workbook(wb, path, *, cached=None, fixed_core=False) -> None:
 
 def write_atomic(path, data: bytes) -> None:
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=path.suffix, dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=path.suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        # mkstemp makes the file private; give it the mode a plain open() would (or the old file's)
+        try:
+            mode = path.stat().st_mode & 0o777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         try:
