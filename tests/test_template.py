@@ -12,7 +12,7 @@ from openpyxl.utils import range_boundaries
 from xlcheck import TEMPLATE_VERSION, calc
 from xlcheck.errors import ConfigError
 from xlcheck.framework import load_framework
-from xlcheck.template import FILL_INPUT, SHEET_REVIEW, build_template
+from xlcheck.template import SHEET_REVIEW, build_template
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.xlsx"

@@ -82,12 +82,8 @@ class Framework:
 
     def grade_for(self, score) -> str:
         """Grade of a numeric score; "" for a non-number (same as the template's formula)."""
-        if isinstance(score, bool) or not isinstance(score, (int, float)):
-            return ""
-        for g in self.grades[:-1]:
-            if score >= g.lower:
-                return g.name
-        return self.grades[-1].name
+        from xlcheck.calc import grade
+        return grade(score, self)
 
 
 def normalize_name(s) -> str:

@@ -8,7 +8,7 @@ import re
 import tempfile
 import unicodedata
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
@@ -143,7 +143,6 @@ class TableSpec:
     columns: list[Column]
     rows: int
     landscape: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 TABLE_HEADER_ROW = 3
