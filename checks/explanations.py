@@ -277,5 +277,9 @@ def problem_measure(wb, ctx):
             continue
         if m.blank or is_placeholder(m.value, ph):
             problem = str(p.value).strip()
-            yield ctx.report(m, expected="改进措施", problem=problem[:30] + ("…" if len(problem) > 30 else ""),
-                             found=m.text or "（空白）")
+            problem = problem[:30] + ("…" if len(problem) > 30 else "")
+            if m.blank:
+                yield ctx.report(m, value="", expected="改进措施", problem=problem, found="",
+                                 message=f"问题“{problem}”未填写改进措施")
+            else:
+                yield ctx.report(m, expected="改进措施", problem=problem, found=m.text)

@@ -358,6 +358,11 @@ def spend_rate_score(wb, ctx):
 KINDS = ("产出指标", "效益指标", "满意度指标")
 
 
+def _rate_text(r, rt) -> str:
+    c = r.get("完成率")
+    return c.text if rt.reported and c is not None else rt.text()
+
+
 def _kind_of(name: str) -> str | None:
     for k in KINDS:
         if k in name:
@@ -390,11 +395,12 @@ def indicator_scores(wb, ctx):
         items = by_kind[kind]
         below = [(r, rt) for r, rt in items if rt is not None and rt.below()]
         if below and sr.score >= pts - 1e-9:
-            names = "、".join(f"“{_text(r.value('三级指标')) or '第 %d 行' % r.index}”{rt.text()}" for r, rt in below[:3])
+            names = "、".join(f"“{_text(r.value('三级指标')) or '第 %d 行' % r.index}”完成率 {_rate_text(r, rt)}"
+                              for r, rt in below[:3])
             more = f"等 {len(below)} 项" if len(below) > 3 else ""
             yield ctx.report(sr.score_cell, expected=f"低于 {fmt_num(pts)}", name=sr.name, kind=kind,
                              points=fmt_num(pts),
-                             message=f"{kind}{names}{more}完成率低于 100%，“{sr.name}”却得满分 {fmt_num(pts)} 分")
+                             message=f"{kind}{names}{more}，低于 100%，“{sr.name}”却得满分 {fmt_num(pts)} 分")
         elif (not below and all(rt is not None and rt.reaches() for _, rt in items)
               and sr.score < pts - 1e-9):
             yield ctx.report(sr.score_cell, expected=fmt_num(pts), name=sr.name, kind=kind,
