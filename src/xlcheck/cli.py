@@ -63,7 +63,14 @@ def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_d
     if missing:
         raise click.UsageError(f"找不到文件或文件夹：{'、'.join(missing)}")
     _load(checks_dir)
-    files = find_workbooks(paths, skip_dirs=[] if no_write or in_place else [out_dir])
+    # the tool's own outputs are never inputs: the --out folder (unless the user points at it or
+    # inside it), backups *.bak.xlsx and our 汇总.xlsx found in folders
+    out_res = out_dir.resolve()
+    inside_out = any(p.resolve() == out_res or out_res in p.resolve().parents for p in paths)
+    files = find_workbooks(paths, skip_dirs=[] if inside_out else [out_dir])
+    from .output import is_own_output
+    explicit = {p.resolve() for p in paths if p.is_file()}
+    files = [f for f in files if f.resolve() in explicit or not is_own_output(f)]
     if not files:
         raise click.UsageError("没有找到可审核的工作簿（.xlsx/.xlsm）")
     show_progress = not quiet and fmt == "text" and len(files) > 20 and sys.stderr.isatty()
@@ -75,16 +82,19 @@ def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_d
             results.append(res)
     from .runner import run_collection_rules
     run_collection_rules(results, _load(checks_dir))
-    if not no_write:
-        from .output import write_outputs
-        write_outputs(results, out_dir=out_dir, in_place=in_place, backup=not no_backup, quiet=quiet or fmt == "json")
-    if fmt == "json":
+    if fmt == "json":   # stdout carries the JSON document only; write messages go to stderr
         doc = {"tool": {"name": "xlcheck", "version": __version__}, "files": [r.to_json() for r in results]}
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     else:
         from .report import print_text_report
         print_text_report(results)
-    sys.exit(EXIT_OK if all(r.status == "pass" for r in results) else EXIT_FAIL)
+    written_ok = True
+    if not no_write:
+        from .output import write_outputs
+        rep = write_outputs(results, out_dir=out_dir, in_place=in_place, backup=not no_backup,
+                            quiet=quiet or fmt == "json")
+        written_ok = rep.ok
+    sys.exit(EXIT_OK if written_ok and all(r.status == "pass" for r in results) else EXIT_FAIL)
 
 
 @main.command("rules")

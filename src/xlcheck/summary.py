@@ -1,0 +1,269 @@
+"""The bureau's summary workbook (汇总.xlsx) of a folder run: one row per file, every finding, a chart."""
+from __future__ import annotations
+
+import io
+import math
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.hyperlink import Hyperlink
+
+from . import __version__
+from .findings import SEVERITY_LABELS
+from .review import (C_ERROR, C_EXPLAINED, C_INFO, C_WARNING, STATE_DONE, STATE_EXPLAIN, STATE_FIX,
+                     text_width, write_atomic)
+
+SUMMARY_NAME = "汇总.xlsx"
+SUMMARY_KEYWORD = "xlcheck-summary"      # in docProps/core.xml: marks the file as our own output
+STATUS_LABELS = {"pass": "通过", "fail": "未通过", "unreadable": "无法读取"}
+SUMMARY_HEADERS = ("文件", "部门", "年度", "审核结论", "自评得分", "评价等级", "错误", "警告", "提示", "主要问题")
+DETAIL_HEADERS = ("文件", "部门", "年度", "序号", "级别", "规则", "工作表", "单元格", "问题描述", "填报值",
+                  "计算值或期望值", "填报单位说明", "状态")
+TOP_PROBLEMS = 3
+
+FONT = "宋体"
+_thin = Side(style="thin", color="BFBFBF")
+BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
+HEADER_FILL = PatternFill("solid", fgColor="BDD7EE")
+F_BODY = Font(name=FONT, size=11)
+F_HEAD = Font(name=FONT, size=11, bold=True)
+F_TITLE = Font(name=FONT, size=14, bold=True)
+F_NOTE = Font(name=FONT, size=10, color="595959")
+F_LINK = Font(name=FONT, size=11, color="0563C1", underline="single")
+TOP = Alignment(vertical="top", wrap_text=True)
+TOP_CENTER = Alignment(horizontal="center", vertical="top", wrap_text=True)
+SEV_FILLS = {"error": C_ERROR, "warning": C_WARNING, "info": C_INFO}
+LINE = 16.0      # points per wrapped line: CJK fonts (宋体 in Excel, Noto CJK in LibreOffice) run tall
+
+
+def _cell_text(v) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return f"{v:.10g}"
+    return str(v)
+
+
+def top_problems(result, n: int = TOP_PROBLEMS) -> str:
+    """The first `n` messages that block 通过 (errors, unexplained warnings), then the others."""
+    blocking = [f for f in result.findings if f.blocking]
+    rest = [f for f in result.findings if not f.blocking and f.severity != "info"]
+    chosen = (blocking + rest)[:n]
+    return "\n".join(f"{i}. {f.message}" for i, f in enumerate(chosen, 1))
+
+
+def _lines(text: str, width: float) -> int:
+    usable = max(width - 1.5, 1)
+    return sum(max(1, math.ceil(text_width(part) * 1.1 / usable)) for part in str(text).split("\n"))
+
+
+def _fit_columns(ws, widths: dict[int, tuple[float, float]], first_row: int) -> dict[int, float]:
+    """Column widths from content (≈2 units per CJK character), clamped per column."""
+    from openpyxl.utils import get_column_letter
+    best: dict[int, float] = {}
+    for row in ws.iter_rows(min_row=first_row):
+        for c in row:
+            if c.value is None:
+                continue
+            w = max(text_width(x) for x in str(c.value).split("\n")) + 2
+            best[c.column] = max(best.get(c.column, 0), w)
+    out = {}
+    for col, (lo, hi) in widths.items():
+        w = min(max(best.get(col, lo), lo), hi)
+        ws.column_dimensions[get_column_letter(col)].width = w
+        out[col] = w
+    return out
+
+
+def _header(ws, row: int, headers) -> None:
+    for c, h in enumerate(headers, 1):
+        cell = ws.cell(row, c, h)
+        cell.font, cell.fill, cell.border, cell.alignment = F_HEAD, HEADER_FILL, BORDER, TOP_CENTER
+
+
+def _page(ws, title_rows: str) -> None:
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.print_title_rows = title_rows
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def build_summary(results, *, links: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+                  now: datetime | None = None) -> Workbook:
+    """The summary as an openpyxl Workbook.
+
+    `links`: result.path -> hyperlink target (relative to the summary's folder) of the annotated copy
+    (or of the input when there is none); `labels`: result.path -> the name shown in 文件.
+    """
+    now = now or datetime.now()
+    links = links or {}
+    labels = labels or {}
+    wb = Workbook()
+    wb.properties.creator = "xlcheck"
+    wb.properties.title = "部门整体支出绩效自评审核汇总"
+    wb.properties.keywords = SUMMARY_KEYWORD
+    wb.properties.description = f"xlcheck {__version__}"
+    ws = wb.active
+    ws.title = "汇总"
+    n = len(results)
+    npass = sum(r.status == "pass" for r in results)
+    nbad = sum(r.status == "unreadable" for r in results)
+    ws["A1"] = "部门整体支出绩效自评审核汇总"
+    ws["A1"].font = F_TITLE
+    ws["A2"] = (f"审核时间 {now:%Y-%m-%d %H:%M}　xlcheck {__version__}　共 {n} 个文件：通过 {npass}，"
+                f"未通过 {n - npass - nbad}，无法读取 {nbad}。点击文件名打开带“审核结果”表的批注副本。")
+    ws["A2"].font = F_NOTE
+    head = 3
+    _header(ws, head, SUMMARY_HEADERS)
+    for i, res in enumerate(results, head + 1):
+        c = res.counts
+        label = labels.get(res.path, Path(res.path).name)
+        row = [label, res.department, res.year, STATUS_LABELS.get(res.status, res.status), res.score_total,
+               res.grade, c["error"], c["warning"], c["info"], top_problems(res)]
+        for col, v in enumerate(row, 1):
+            cell = ws.cell(i, col, v)
+            cell.font, cell.border = F_BODY, BORDER
+            cell.alignment = TOP_CENTER if col in (3, 4, 6, 7, 8, 9) else TOP
+        ws.cell(i, 5).number_format = "0.00"
+        target = links.get(res.path)
+        if target:
+            ws.cell(i, 1).hyperlink = Hyperlink(ref=f"A{i}", target=target, tooltip="打开批注副本")
+            ws.cell(i, 1).font = F_LINK
+    last = head + max(n, 1)
+    widths = _fit_columns(ws, {1: (14, 40), 2: (12, 28), 3: (7, 7), 4: (10, 10), 5: (10, 10), 6: (10, 10),
+                               7: (6, 6), 8: (6, 6), 9: (6, 6), 10: (40, 70)}, head + 1)
+    for i in range(head + 1, last + 1):
+        lines = max(_lines(ws.cell(i, col).value or "", widths[col]) for col in (1, 2, 10))
+        if lines > 1:
+            ws.row_dimensions[i].height = lines * LINE + 3
+    ws.row_dimensions[1].height = 24
+    ws.freeze_panes = f"A{head + 1}"
+    ws.auto_filter.ref = f"A{head}:J{last}"
+    rng = f"D{head + 1}:D{last}"
+    ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=['"通过"'],
+                                                  fill=PatternFill("solid", bgColor="C6EFCE"),
+                                                  font=Font(color="006100", bold=True)))
+    ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=['"未通过"'],
+                                                  fill=PatternFill("solid", bgColor="FFC7CE"),
+                                                  font=Font(color="9C0006", bold=True)))
+    ws.conditional_formatting.add(rng, CellIsRule(operator="equal", formula=['"无法读取"'],
+                                                  fill=PatternFill("solid", bgColor="D9D9D9"),
+                                                  font=Font(color="404040", bold=True)))
+    ws.conditional_formatting.add(f"G{head + 1}:G{last}", FormulaRule(
+        formula=[f"G{head + 1}>0"], font=Font(color="C00000", bold=True)))
+    ws.conditional_formatting.add(f"H{head + 1}:H{last}", FormulaRule(
+        formula=[f"H{head + 1}>0"], font=Font(color="C65911", bold=True)))
+    _page(ws, f"{head}:{head}")
+    if any(r.score_total is not None for r in results):
+        _chart(ws, head, last, n)
+
+    _details(wb.create_sheet("问题明细"), results, links, labels)
+    return wb
+
+
+def _chart(ws, head: int, last: int, n: int) -> None:
+    """Horizontal bars of 自评得分 by 部门, below the table (rows in table order, top to bottom)."""
+    chart = BarChart()
+    chart.type = "bar"
+    chart.style = 10
+    chart.title = "自评得分（按部门）"
+    chart.legend = None
+    data = Reference(ws, min_col=5, min_row=head, max_row=last)
+    cats = Reference(ws, min_col=2, min_row=head + 1, max_row=last)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(cats)
+    chart.x_axis.scaling.orientation = "maxMin"      # first file on top
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = 100
+    chart.y_axis.majorUnit = 20
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.y_axis.numFmt = "0"
+    chart.gapWidth = 60
+    chart.dataLabels = DataLabelList()
+    chart.dataLabels.showVal = True
+    chart.dataLabels.showSerName = False
+    chart.dataLabels.showCatName = False
+    chart.dataLabels.showLegendKey = False
+    chart.dataLabels.showPercent = False
+    chart.series[0].graphicalProperties.solidFill = "5B9BD5"
+    chart.series[0].graphicalProperties.line.solidFill = "5B9BD5"
+    chart.width = 24
+    chart.height = max(7.0, min(0.7 * n + 3, 60))
+    ws.add_chart(chart, f"A{last + 3}")
+
+
+def _details(ws, results, links, labels) -> None:
+    ws["A1"] = "问题明细（每个文件的每条审核发现；点击单元格跳转到批注副本中的位置）"
+    ws["A1"].font = F_HEAD
+    head = 2
+    _header(ws, head, DETAIL_HEADERS)
+    r = head
+    for res in results:
+        label = labels.get(res.path, Path(res.path).name)
+        target = links.get(res.path)
+        for i, f in enumerate(res.findings, 1):
+            r += 1
+            explained = f.explained and f.severity != "error"
+            state = STATE_FIX if f.severity == "error" else (STATE_DONE if explained else STATE_EXPLAIN)
+            row = [label, res.department, res.year, i, SEVERITY_LABELS.get(f.severity, f.severity), f.rule,
+                   f.sheet, f.cell, f.message, _cell_text(f.value), _cell_text(f.expected), f.explanation, state]
+            fill = PatternFill("solid", fgColor=C_EXPLAINED if explained else SEV_FILLS.get(f.severity, "FFFFFF"))
+            for col, v in enumerate(row, 1):
+                cell = ws.cell(r, col, v)
+                cell.font, cell.border, cell.fill = F_BODY, BORDER, fill
+                cell.alignment = TOP_CENTER if col in (3, 4, 5, 6, 8, 13) else TOP
+            if target:
+                ws.cell(r, 1).hyperlink = Hyperlink(ref=f"A{r}", target=target)
+                ws.cell(r, 1).font = F_LINK
+                if f.sheet and f.cell:
+                    loc = "'" + f.sheet.replace("'", "''") + "'!" + f.cell.replace("$", "")
+                    ws.cell(r, 8).hyperlink = Hyperlink(ref=f"H{r}", target=target, location=loc,
+                                                        tooltip=f"打开并转到 {f.sheet}!{f.cell}")
+                    ws.cell(r, 8).font = F_LINK
+    last = max(r, head + 1)
+    widths = _fit_columns(ws, {1: (14, 32), 2: (12, 24), 3: (7, 7), 4: (6, 6), 5: (6, 6), 6: (9, 10),
+                               7: (9, 14), 8: (8, 8), 9: (36, 60), 10: (10, 20), 11: (12, 20), 12: (20, 36),
+                               13: (8, 8)}, head + 1)
+    for i in range(head + 1, r + 1):
+        lines = max(_lines(ws.cell(i, col).value or "", widths[col]) for col in (1, 9, 10, 11, 12))
+        if lines > 1:
+            ws.row_dimensions[i].height = lines * LINE + 3
+    ws.freeze_panes = f"A{head + 1}"
+    ws.auto_filter.ref = f"A{head}:M{last}"
+    _page(ws, f"{head}:{head}")
+
+
+def write_summary(results, path, *, links: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+                  now: datetime | None = None) -> Path:
+    """Build the summary and write it to `path` atomically."""
+    wb = build_summary(results, links=links, labels=labels, now=now)
+    buf = io.BytesIO()
+    wb.save(buf)
+    path = Path(path)
+    write_atomic(path, buf.getvalue())
+    return path
+
+
+def is_summary(path) -> bool:
+    """True for a 汇总.xlsx that xlcheck wrote (its core properties carry our keyword)."""
+    import zipfile
+    p = Path(path)
+    if p.name != SUMMARY_NAME:
+        return False
+    try:
+        with zipfile.ZipFile(p) as z:
+            return SUMMARY_KEYWORD.encode() in z.read("docProps/core.xml")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
