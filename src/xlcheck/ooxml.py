@@ -17,6 +17,7 @@ from xml.etree.ElementTree import ParseError, fromstring, iterparse
 
 from .errors import ReadError
 from .sniff import R_BROKEN, R_ENCRYPTED, R_TOO_BIG, FileKindError, classify_zip, open_checked
+from . import sheetxml
 from .model import Cell, ErrorValue
 from .numbers import format_decimals
 
@@ -25,11 +26,14 @@ NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 M = "{%s}" % NS_MAIN
 
-# Zip-bomb guards: declared sizes are checked before anything is inflated.
-MAX_PART_BYTES = 200 * 1024 * 1024
+# Zip-bomb guards: declared sizes are checked before anything is inflated, and every inflate is
+# bounded by them. A sheet part of 120 MB is some 280,000 filled table rows (seconds to read);
+# 2 million stored cells keep one workbook's model near 1 GB (a 100,000-row table is 1 million).
+MAX_PART_BYTES = 120 * 1024 * 1024
 MAX_TOTAL_BYTES = 400 * 1024 * 1024
 MAX_RATIO = 200
 MAX_ENTRIES = 10_000
+MAX_CELLS = 2_000_000
 
 BUILTIN_FORMATS = {
     0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%",
@@ -117,6 +121,7 @@ class Package:
         fh, _head = open_checked(path)          # FileKindError for .xls, .et, .ods, CSV, HTML, empty …
         self._fh = fh
         self.inflated = 0
+        self.cells_read = 0
         try:
             _check_zip_directory(fh)
             try:
@@ -239,6 +244,9 @@ def _check_zip_directory(fh) -> None:
 def _shared_strings(pkg: Package, path: str | None) -> list[str]:
     if not path or not pkg.has(path):
         return []
+    xml = pkg.read(path).decode("utf-8")
+    if not sheetxml.uses_prefixes(xml):
+        return sheetxml.shared_strings(xml)
     out: list[str] = []
     t_tag, si_tag, rph_tag = M + "t", M + "si", M + "rPh"
     with pkg.open(path) as fh:
@@ -281,6 +289,9 @@ def _styles(pkg: Package, path: str | None) -> list[str]:
 
 
 def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats: list[str]) -> dict:
+    xml = pkg.read(path).decode("utf-8")
+    if not sheetxml.uses_prefixes(xml) and ' r="' in xml[:20000]:
+        return sheetxml.scan_sheet(xml, sheet, strings, formats, _is_date_format, EXCEL_EPOCH)
     cells: dict[tuple[int, int], Cell] = {}
     c_tag, v_tag, f_tag, is_tag, t_tag = M + "c", M + "v", M + "f", M + "is", M + "t"
     row_tag = M + "row"
@@ -299,6 +310,8 @@ def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats
             if tag != c_tag:
                 if tag == row_tag:
                     el.clear()
+                    if len(cells) + pkg.cells_read > MAX_CELLS:   # memory guard, once per row
+                        raise FileKindError(R_TOO_BIG, f"工作簿中填写的单元格超过 {MAX_CELLS:,} 个，数据量异常")
                 continue
             ref = el.get("r")
             if ref:
@@ -357,6 +370,7 @@ def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats
                 continue
             decimals, percent = format_decimals(fmt)
             cells[(row_no, col_no)] = Cell(sheet, ref, value, formula, fmt, decimals, percent)
+    pkg.cells_read += len(cells)
     return cells
 
 
@@ -378,7 +392,14 @@ def read_package(path) -> RawBook:
     except MemoryError as e:
         raise FileKindError(R_TOO_BIG, "文件数据量过大，内存不足") from e
     except Exception as e:   # any other surprise in a hostile file is still one clear reason
-        raise FileKindError(R_BROKEN, f"工作簿内部结构损坏，无法读取（{type(e).__name__}）") from e
+        what = _BROKEN_WHAT.get(type(e).__name__, type(e).__name__)
+        raise FileKindError(R_BROKEN, f"工作簿内部结构损坏，无法读取（{what}）") from e
+
+
+_BROKEN_WHAT = {
+    "ParseError": "XML 内容格式错误", "KeyError": "缺少必要的部件", "ValueError": "数据格式错误",
+    "IndexError": "引用的数据不存在", "UnicodeDecodeError": "文字编码错误", "OverflowError": "数值超出范围",
+}
     finally:
         pkg.close()
 

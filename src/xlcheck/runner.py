@@ -124,11 +124,13 @@ def apply_explanations(findings: list[Finding], wb: Workbook) -> None:
             f.explained = f.severity != "error"
 
 
-def unreadable(path: str, detail: str, checks: Checks, rule: str = "FILE001", **params) -> FileResult:
+def unreadable(path: str, detail: str, checks: Checks, rule: str = "FILE001",
+               params: dict | None = None) -> FileResult:
     """A file that could not be read at all: one finding with one clear reason.
 
     `rule` is the FILE rule that explains it (FILE002 .xls, FILE003 encrypted …); a checks directory
     that lacks that rule's text (a bureau's older copy) falls back to FILE001, then to `detail`."""
+    params = dict(params or {})
     params.setdefault("detail", detail)
     for rid in dict.fromkeys((rule, "FILE001")):
         try:
@@ -159,7 +161,7 @@ def check_paths_chunk(paths: list[str], checks_dir: str | None) -> list[FileResu
         except ReadError as e:
             rule = getattr(e, "rule", "FILE001")
             params = getattr(e, "params", {})
-            out[p] = unreadable(p, str(e), checks, rule, **params)
+            out[p] = unreadable(p, str(e), checks, rule, params)
         except RecursionError:
             out[p] = unreadable(p, "工作簿内部结构损坏（嵌套层次异常），无法读取", checks, "FILE009")
         except MemoryError:
