@@ -1,0 +1,128 @@
+"""Fast scanning of worksheet and shared-string XML.
+
+Sheet XML is highly regular (`<c r=".." s=".." t=".."><f>..</f><v>..</v></c>`), so compiled
+regular expressions over the decoded text beat a Python-level XML event loop several times
+over; empty styled cells (`<c r="A5" s="3"/>`, most of a provisioned template) cost nothing.
+Parts written with namespace prefixes (`<x:c>`) fall back to ElementTree (see ooxml.py).
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+
+from .model import Cell, ErrorValue
+from .numbers import format_decimals
+
+# a non-empty cell: attributes (not ending with "/") then content up to </c>
+_CELL = re.compile(r"<c\b([^>]*?)(?<!/)>(.*?)</c>", re.S)
+_ATTR = re.compile(r'\b(r|s|t)="([^"]*)"')
+_F = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
+_V = re.compile(r"<v>(.*?)</v>", re.S)
+_T = re.compile(r"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
+_RPH = re.compile(r"<rPh\b.*?</rPh>", re.S)
+_SI = re.compile(r"<si>(.*?)</si>|<si/>", re.S)
+_REF = re.compile(r"([A-Z]{1,3})(\d+)")
+
+
+def uses_prefixes(xml: str) -> bool:
+    """True when elements carry a namespace prefix (then the regex scan does not apply)."""
+    head = xml[:400]
+    i = head.find("<", head.find("?>") + 2 if head.startswith("<?") else 0)
+    return i >= 0 and ":" in head[i:i + 30].split(" ", 1)[0]
+
+
+def _text(s: str | None) -> str:
+    if not s:
+        return ""
+    return unescape(s) if "&" in s else s
+
+
+def shared_strings(xml: str) -> list[str]:
+    out = []
+    for m in _SI.finditer(xml):
+        body = m.group(1)
+        if not body:
+            out.append("")
+            continue
+        if "<rPh" in body:
+            body = _RPH.sub("", body)
+        out.append("".join(_text(t) for t in _T.findall(body)))
+    return out
+
+
+_col_cache: dict[str, int] = {}
+
+
+def _col(letters: str) -> int:
+    n = _col_cache.get(letters)
+    if n is None:
+        n = 0
+        for ch in letters:
+            n = n * 26 + ord(ch) - 64
+        _col_cache[letters] = n
+    return n
+
+
+def scan_sheet(xml: str, sheet: str, strings: list[str], formats: list[str],
+               is_date, epoch) -> dict[tuple[int, int], Cell]:
+    cells: dict[tuple[int, int], Cell] = {}
+    fmt_info: dict[int, tuple[str, int | None, bool, bool]] = {}
+    for m in _CELL.finditer(xml):
+        attrs = dict(_ATTR.findall(m.group(1)))
+        body = m.group(2)
+        ref = attrs.get("r")
+        if not ref:
+            continue  # cells without r are rare; ElementTree fallback handles such writers
+        rm = _REF.match(ref)
+        if rm is None:
+            continue
+        s = int(attrs.get("s", "0"))
+        info = fmt_info.get(s)
+        if info is None:
+            fmt = formats[s] if s < len(formats) else "General"
+            dec, pct = format_decimals(fmt)
+            info = fmt_info[s] = (fmt, dec, pct, is_date(fmt))
+        t = attrs.get("t", "n")
+        formula = None
+        if "<f" in body:
+            fm = _F.search(body)
+            if fm is not None:
+                formula = _text(fm.group(2)) or ("(shared)" if 't="shared"' in fm.group(1) else "")
+        value = None
+        if t == "inlineStr":
+            value = "".join(_text(x) for x in _T.findall(body))
+        else:
+            vm = _V.search(body)
+            raw = vm.group(1) if vm is not None else None
+            if raw is not None:
+                if t == "s":
+                    i = int(raw)
+                    value = strings[i] if i < len(strings) else None
+                elif t == "str":
+                    value = _text(raw) or None  # a formula's cached "" reads as no value
+                elif t == "b":
+                    value = raw == "1"
+                elif t == "e":
+                    value = ErrorValue(raw)
+                elif t == "d":
+                    value = raw
+                else:
+                    try:
+                        num = float(raw)
+                    except ValueError:
+                        value = _text(raw)
+                    else:
+                        if info[3]:
+                            try:
+                                value = epoch + timedelta(days=num)
+                            except OverflowError:
+                                value = num
+                        elif num.is_integer() and "." not in raw and "E" not in raw and "e" not in raw:
+                            value = int(num)
+                        else:
+                            value = num
+        if formula is None and (value is None or value == ""):
+            continue
+        cells[(int(rm.group(2)), _col(rm.group(1)))] = Cell(sheet, ref, value, formula, info[0], info[1], info[2])
+    return cells
