@@ -388,3 +388,75 @@ def remote_book(payload: dict):
         from xlwings.pro import _xlremote
         xw.engines.add(xw.main.Engine(impl=_xlremote.engine))
     return xw.Book(json=payload)
+
+
+# ---------------------------------------------------------------- installing the desktop add-in
+
+ADDIN_FILE = "xlcheck.xlam"
+CONFIG_NAME = "myaddin"   # PROJECT_NAME of the xlwings VBA module in the add-in template
+
+
+def addin_file() -> "Path | None":
+    """The built add-in: beside the package (installed data) or in the source tree's addin/."""
+    from pathlib import Path
+    here = Path(__file__).resolve().parent
+    for p in (here / "addin" / ADDIN_FILE, here.parent.parent / "addin" / ADDIN_FILE):
+        if p.is_file():
+            return p
+    return None
+
+
+def config_file(platform: str | None = None) -> "Path":
+    """Where the add-in's VBA (xlwings GetConfig, user layer) reads its settings."""
+    import sys
+    from pathlib import Path
+    platform = platform or sys.platform
+    home = Path(os.path.expanduser("~"))
+    if platform.startswith("darwin"):   # Excel's sandbox home
+        return home / "Library" / "Containers" / "com.microsoft.Excel" / "Data" / f"{CONFIG_NAME}.conf"
+    return home / f".{CONFIG_NAME}" / f"{CONFIG_NAME}.conf"
+
+
+def write_interpreter_config(path, interpreter: str, platform: str | None = None) -> None:
+    """Set INTERPRETER_WIN / INTERPRETER_MAC in the add-in's config file, keeping other settings."""
+    import sys
+    from pathlib import Path
+    platform = platform or sys.platform
+    key = "INTERPRETER_MAC" if platform.startswith("darwin") else "INTERPRETER_WIN"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = []
+    if path.exists():
+        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if not ln.strip().strip('"').upper().startswith(key)]
+    lines.append(f'"{key}","{interpreter}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def install_addin(xlam=None, *, echo=print) -> int:
+    """`xlcheck addin install`: copy the add-in into Excel's XLSTART folder with xlwings' own
+    installer (as `xlwings addin install --file` does) and point it at this Python. Exit code."""
+    import argparse
+    import sys
+    from pathlib import Path
+    if not (sys.platform.startswith("win") or sys.platform.startswith("darwin")):
+        echo("无法安装：Excel 加载项只能安装在 Windows 或 macOS 的 Microsoft Excel 中。"
+             "在本系统上请使用命令行 xlcheck 文件或文件夹 进行审核，或在 Excel 中使用 xlwings Lite（见 addin/README.md）。")
+        return 2
+    path = Path(xlam) if xlam else addin_file()
+    if path is None or not path.is_file():
+        echo(f"找不到加载项文件 {ADDIN_FILE}。请用 --file 指定（源码目录 addin/{ADDIN_FILE}）。")
+        return 2
+    try:
+        import xlwings.cli as xwcli
+        xwcli.addin_install(argparse.Namespace(file=str(path), dir=None, glob=False))
+        conf = config_file()
+        write_interpreter_config(conf, sys.executable)
+    except Exception as e:  # Excel missing, XLSTART not writable …
+        echo(f"安装失败：{type(e).__name__}: {e}")
+        echo("请确认已安装 Microsoft Excel 并至少打开过一次，然后关闭 Excel 再运行本命令。")
+        return 1
+    echo(f"已安装“绩效自评”加载项（{path.name}），Python：{sys.executable}")
+    echo(f"设置文件：{conf}")
+    echo("请完全退出并重新打开 Excel：功能区出现“绩效自评”选项卡，点击“校验”即可审核当前工作簿。")
+    return 0

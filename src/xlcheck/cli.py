@@ -138,5 +138,19 @@ def template_cmd(department, year, output):
     click.echo(f"已生成：{output}")
 
 
+@main.group("addin")
+def addin_group():
+    """Excel 加载项：功能区“绩效自评 → 校验”。"""
+
+
+@addin_group.command("install")
+@click.option("--file", "xlam", type=click.Path(path_type=Path, dir_okay=False),
+              help="加载项文件（默认：随 xlcheck 提供的 xlcheck.xlam）")
+def addin_install_cmd(xlam):
+    """把加载项安装到 Excel（Windows / macOS），并让它使用当前的 Python。"""
+    from .addin import install_addin
+    sys.exit(install_addin(xlam, echo=lambda m: click.echo(m, err=True)))
+
+
 if __name__ == "__main__":
     main()

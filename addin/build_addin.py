@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+"""Build the desktop add-in addin/xlcheck.xlam and the xlwings Lite script addin/lite/main.py.
+
+    python addin/build_addin.py [--out DIR]      # default: the addin/ folder beside this script
+
+The add-in is xlwings' own custom-add-in template (`quickstart_addin_ribbon.xlam`, shipped in the
+xlwings wheel; `xlwings quickstart NAME --addin --ribbon` copies the same file) with only its ribbon
+rewritten: a tab 绩效自评 with one large button 校验. Everything else — the VBA project
+(xl/vbaProject.bin, binary, kept byte for byte), the config sheet, styles — stays as xlwings ships it.
+
+How the button reaches Python (checked below, on every build, by reading the VBA source out of
+vbaProject.bin): the template's macro `RibbonMyAddin.RunMain(control As IRibbonControl)` runs
+`RunPython "import " & <add-in file name without extension> & ";" & <same> & ".main()"`. The add-in
+is named xlcheck.xlam, so the button runs `import xlcheck;xlcheck.main()`, which calls
+`xlcheck.addin.main()` → `validate(xw.Book.caller())` on the active workbook (RunPython passes the
+active workbook's name). The xlwings VBA module reads its settings from `myaddin.conf`
+(PROJECT_NAME = "myaddin" in the template): `xlcheck addin install` writes the Python interpreter
+there.
+
+Reproducible: same xlwings wheel and same sources give the same bytes (fixed zip timestamps and
+entry order). The xlwings Lite script embeds xlcheck itself (a zip of the package, base64) because
+Lite installs packages from PyPI only and xlcheck is not published there.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import io
+import struct
+import sys
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
+ADDIN_NAME = "xlcheck.xlam"
+RIBBON_MACRO = "RibbonMyAddin.RunMain"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+RIBBON_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<customUI xmlns="http://schemas.microsoft.com/office/2006/01/customui">
+    <ribbon>
+        <tabs>
+            <tab id="xlcheckTab" label="绩效自评">
+                <group id="xlcheckGroup" label="部门整体支出绩效自评">
+                    <button id="xlcheckValidate" label="校验" size="large" imageMso="ReviewAcceptChange"
+                            screentip="校验本工作簿"
+                            supertip="审核算术关系、分值和必要的说明，结果写入“审核结果”工作表（不会自动保存）。"
+                            onAction="{macro}" />
+                </group>
+            </tab>
+        </tabs>
+    </ribbon>
+</customUI>
+""".format(macro=RIBBON_MACRO)
+
+
+# ---------------------------------------------------------------- reading the VBA source (MS-CFB, MS-OVBA)
+
+def _cfb_streams(data: bytes) -> dict[str, bytes]:
+    """Streams of a compound file (vbaProject.bin), by entry name."""
+    if data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ValueError("not a compound file")
+    ssz = 1 << struct.unpack("<H", data[30:32])[0]
+    msz = 1 << struct.unpack("<H", data[32:34])[0]
+    n_fat, dir_start = struct.unpack("<I", data[44:48])[0], struct.unpack("<I", data[48:52])[0]
+    cutoff, minifat_start = struct.unpack("<I", data[56:60])[0], struct.unpack("<I", data[60:64])[0]
+    difat_start = struct.unpack("<I", data[68:72])[0]
+    difat = list(struct.unpack("<109I", data[76:512]))
+
+    def sector(i):
+        return data[512 + i * ssz: 512 + (i + 1) * ssz]
+    while difat_start < 0xFFFFFFFA:
+        vals = struct.unpack("<%dI" % (ssz // 4), sector(difat_start))
+        difat += vals[:-1]
+        difat_start = vals[-1]
+    fat = []
+    for f in difat[:n_fat]:
+        fat += struct.unpack("<%dI" % (ssz // 4), sector(f))
+
+    def chain(start):
+        out, seen = [], set()
+        while start < 0xFFFFFFFA and start not in seen:
+            seen.add(start)
+            out.append(sector(start))
+            start = fat[start]
+        return b"".join(out)
+    directory = chain(dir_start)
+    entries = []
+    for i in range(len(directory) // 128):
+        e = directory[i * 128:(i + 1) * 128]
+        nlen = struct.unpack("<H", e[64:66])[0]
+        start, size = struct.unpack("<IQ", e[116:128])
+        entries.append((e[:max(nlen - 2, 0)].decode("utf-16le"), e[66], start, size & 0xFFFFFFFF))
+    mini = chain(entries[0][2])
+    minifat = []
+    if minifat_start < 0xFFFFFFFA:
+        mf = chain(minifat_start)
+        minifat = list(struct.unpack("<%dI" % (len(mf) // 4), mf))
+    out = {}
+    for name, typ, start, size in entries[1:]:
+        if typ != 2:
+            continue
+        if size < cutoff:
+            buf, s = [], start
+            while s < 0xFFFFFFFA and len(buf) * msz < size:
+                buf.append(mini[s * msz:(s + 1) * msz])
+                s = minifat[s]
+            out[name] = b"".join(buf)[:size]
+        else:
+            out[name] = chain(start)[:size]
+    return out
+
+
+def _ovba_decompress(data: bytes) -> bytes:
+    if not data or data[0] != 1:
+        raise ValueError("not an MS-OVBA compressed container")
+    out, pos = bytearray(), 1
+    while pos < len(data):
+        header = struct.unpack("<H", data[pos:pos + 2])[0]
+        end = min(pos + (header & 0x0FFF) + 3, len(data))
+        pos += 2
+        start = len(out)
+        if not header & 0x8000:
+            out += data[pos:pos + 4096]
+            pos += 4096
+            continue
+        while pos < end:
+            flags = data[pos]
+            pos += 1
+            for bit in range(8):
+                if pos >= end:
+                    break
+                if not (flags >> bit) & 1:
+                    out.append(data[pos])
+                    pos += 1
+                    continue
+                token = struct.unpack("<H", data[pos:pos + 2])[0]
+                pos += 2
+                bits = max((len(out) - start - 1).bit_length(), 4)
+                offset, length = (token >> (16 - bits)) + 1, (token & (0xFFFF >> bits)) + 3
+                for _ in range(length):
+                    out.append(out[-offset])
+    return bytes(out)
+
+
+def vba_modules(vba_project: bytes) -> dict[str, str]:
+    """Module name -> VBA source text of a vbaProject.bin."""
+    streams = _cfb_streams(vba_project)
+    dirstream = _ovba_decompress(streams["dir"])
+    pos, mods, cur = 0, [], None
+    while pos + 6 <= len(dirstream):
+        rid, size = struct.unpack("<HI", dirstream[pos:pos + 6])
+        pos += 6
+        if rid == 0x0009:          # PROJECTVERSION: its size field lies (always 4, 6 bytes follow)
+            size = 6
+        body = dirstream[pos:pos + size]
+        pos += size
+        if rid == 0x0019:
+            cur = {"name": body.decode("latin-1")}
+            mods.append(cur)
+        elif rid == 0x001A and cur is not None:
+            cur["stream"] = body.decode("latin-1")
+        elif rid == 0x0031 and cur is not None:
+            cur["offset"] = struct.unpack("<I", body)[0]
+    out = {}
+    for m in mods:
+        raw = streams.get(m.get("stream", m["name"]))
+        if raw is not None and "offset" in m:
+            out[m["name"]] = _ovba_decompress(raw[m["offset"]:]).decode("latin-1")
+    return out
+
+
+def check_template_macro(vba_project: bytes) -> str:
+    """Fail loudly when the template's ribbon macro is not the one this build relies on; returns
+    the xlwings version the VBA module was written for."""
+    mods = vba_modules(vba_project)
+    module, _, sub = RIBBON_MACRO.partition(".")
+    src = mods.get(module, "")
+    if f"Sub {sub}(control As IRibbonControl)" not in src:
+        raise SystemExit(f"{TEMPLATE_NAME}: macro {RIBBON_MACRO}(control As IRibbonControl) not found; "
+                         "the xlwings template changed — update RIBBON_MACRO in addin/build_addin.py")
+    if "ThisWorkbook.Name" not in src or 'RunPython "import " & mymodule' not in src:
+        raise SystemExit(f"{TEMPLATE_NAME}: {RIBBON_MACRO} no longer runs "
+                         "'import <add-in name>; <add-in name>.main()' — check the build")
+    version = ""
+    for line in mods.get("xlwings", "").splitlines():
+        if line.startswith("Public Const XLWINGS_VERSION"):
+            version = line.split('"')[1]
+    return version
+
+
+# ---------------------------------------------------------------- the .xlam
+
+def xlwings_dir() -> Path:
+    import xlwings
+    return Path(xlwings.__file__).resolve().parent
+
+
+def _zip(entries: list[tuple[str, bytes]], level: int = 6) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as z:
+        for name, body in entries:
+            zi = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.create_system = 0
+            zi.external_attr = 0
+            z.writestr(zi, body)
+    return buf.getvalue()
+
+
+def build_xlam(template: Path | None = None) -> tuple[bytes, str]:
+    """(bytes of xlcheck.xlam, xlwings version of its VBA)."""
+    template = template or xlwings_dir() / TEMPLATE_NAME
+    entries = []
+    version = ""
+    with zipfile.ZipFile(template) as z:
+        for info in z.infolist():
+            body = z.read(info.filename)
+            if info.filename == "customUI/customUI.xml":
+                body = RIBBON_XML.encode("utf-8")
+            elif info.filename == "xl/vbaProject.bin":
+                version = check_template_macro(body)
+            entries.append((info.filename, body))
+    names = [n for n, _ in entries]
+    if "customUI/customUI.xml" not in names or "xl/vbaProject.bin" not in names:
+        raise SystemExit(f"{template}: not the xlwings custom add-in template (no ribbon or no VBA project)")
+    return _zip(entries), version
+
+
+def licence_text() -> str:
+    """xlwings' BSD licence, from the installed package's metadata."""
+    from importlib.metadata import files
+    for f in files("xlwings") or ():
+        if f.name == "LICENSE.txt":
+            return f.read_text(encoding="utf-8")
+    raise SystemExit("xlwings' LICENSE.txt not found in its package metadata")
+
+
+# ---------------------------------------------------------------- xlwings Lite
+
+LITE_SKIP = {"__pycache__"}
+# command-line only (click, openpyxl, lxml): not part of validate(), left out of the Lite bundle
+LITE_SKIP_MODULES = {"cli.py", "fill.py", "template.py", "summary.py", "output.py", "report.py"}
+
+
+def bundle_files() -> list[tuple[str, bytes]]:
+    """xlcheck as Lite needs it: the package, its rule set (xlcheck.checks) and the template."""
+    src = REPO / "src" / "xlcheck"
+    checks = REPO / "checks"
+    out = []
+    for base, prefix in ((src, "xlcheck"), (checks, "xlcheck/checks")):
+        for p in sorted(base.rglob("*")):
+            if not p.is_file() or LITE_SKIP & set(p.relative_to(base).parts):
+                continue
+            if p.suffix not in (".py", ".toml", ".txt", ".xlsx"):
+                continue
+            if base == src and p.name in LITE_SKIP_MODULES:
+                continue
+            out.append((f"{prefix}/{p.relative_to(base).as_posix()}", p.read_bytes()))
+    tpl = REPO / "template.xlsx"
+    if tpl.is_file() and not (src / "template.xlsx").is_file():
+        out.append(("xlcheck/template.xlsx", tpl.read_bytes()))
+    return out
+
+
+LITE_MAIN = '''"""xlwings Lite：部门整体支出绩效自评“校验”。
+
+用法：在 xlwings Lite 任务窗格的 main.py 中粘贴本文件全部内容，在 requirements.txt 中粘贴
+addin/lite/requirements.txt，然后在脚本列表中选择 validate 并点击运行（或按 F5）。
+结果写入本工作簿的“审核结果”工作表；工作簿不会自动保存。
+
+本文件由 addin/build_addin.py 生成（xlcheck {version}），请勿手工修改：xlcheck 以 zip 形式内嵌于下方，
+因为 xlwings Lite 只能从 PyPI 安装软件包，而 xlcheck 未在 PyPI 发布。
+"""
+import base64
+import io
+import os
+import sys
+import tempfile
+import zipfile
+
+import xlwings as xw
+from xlwings import script
+
+_BUNDLE_SHA = "{sha}"
+_BUNDLE = (
+{chunks}
+)
+
+
+def _install_xlcheck():
+    """Unpack the embedded xlcheck once per session and put it first on sys.path."""
+    target = os.path.join(tempfile.gettempdir(), "xlcheck-" + _BUNDLE_SHA[:12])
+    if not os.path.isdir(os.path.join(target, "xlcheck")):
+        with zipfile.ZipFile(io.BytesIO(base64.b64decode("".join(_BUNDLE)))) as z:
+            z.extractall(target)
+    if target not in sys.path:
+        sys.path.insert(0, target)
+    loaded = sys.modules.get("xlcheck")
+    if loaded is not None and not str(getattr(loaded, "__file__", "")).startswith(target):
+        for name in [m for m in sys.modules if m == "xlcheck" or m.startswith("xlcheck.")]:
+            del sys.modules[name]      # an older bundle of this session: use this one
+
+
+_install_xlcheck()
+
+
+@script
+async def validate(book: xw.Book):
+    """校验：审核本工作簿的算术、分值和说明，结果写入“审核结果”工作表。"""
+    from xlcheck.addin import validate_async
+
+    result = await validate_async(book)
+    if result is None:
+        print("本工作簿不是部门整体支出绩效自评模板，说明已写入“审核结果”表。")
+    else:
+        c = result.counts
+        status = "通过" if result.status == "pass" else "未通过"
+        print(f"审核结论：{{status}}（错误 {{c['error']}}，警告 {{c['warning']}}，提示 {{c['info']}}），详见“审核结果”表。")
+'''
+
+
+def build_lite_main(files: list[tuple[str, bytes]] | None = None) -> str:
+    sys.path.insert(0, str(REPO / "src"))
+    from xlcheck import __version__
+    data = _zip(files if files is not None else bundle_files(), level=9)
+    b64 = base64.b64encode(data).decode("ascii")
+    chunks = "\n".join(f'    "{b64[i:i + 100]}"' for i in range(0, len(b64), 100))
+    return LITE_MAIN.format(version=__version__, sha=hashlib.sha256(data).hexdigest(), chunks=chunks)
+
+
+def lite_requirements(xlwings_version: str) -> str:
+    return (
+        "# xlwings Lite（Pyodide）所需的软件包；xlcheck 本身内嵌在 main.py 中。\n"
+        "# xlwings 与构建加载项时的版本一致；pandas 由 Pyodide 提供（不要固定版本）；\n"
+        "# pandera 为纯 Python 包，批量表结构检查时才会加载。\n"
+        f"xlwings=={xlwings_version}\n"
+        "pandas\n"
+        "pandera\n"
+    )
+
+
+# ---------------------------------------------------------------- main
+
+def build(out: Path) -> dict[str, Path]:
+    import xlwings
+    out = Path(out)
+    (out / "lite").mkdir(parents=True, exist_ok=True)
+    xlam, vba_version = build_xlam()
+    paths = {
+        "xlam": out / ADDIN_NAME,
+        "license": out / "LICENSE-xlwings.txt",
+        "lite_main": out / "lite" / "main.py",
+        "lite_requirements": out / "lite" / "requirements.txt",
+    }
+    paths["xlam"].write_bytes(xlam)
+    paths["license"].write_text(
+        "addin/xlcheck.xlam 由 xlwings 的自定义加载项模板（quickstart_addin_ribbon.xlam）生成，\n"
+        "其中的 VBA 工程（xl/vbaProject.bin）来自 xlwings，按以下 BSD 3-clause 许可证分发。\n"
+        f"This add-in is built from the custom add-in template of xlwings {xlwings.__version__}; its VBA\n"
+        "project is xlwings' and is distributed under xlwings' BSD 3-clause licence:\n\n"
+        + licence_text(), encoding="utf-8")
+    paths["lite_main"].write_text(build_lite_main(), encoding="utf-8")
+    paths["lite_requirements"].write_text(lite_requirements(vba_version or xlwings.__version__), encoding="utf-8")
+    return paths
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: addin/)")
+    args = ap.parse_args(argv)
+    for what, p in build(args.out).items():
+        print(f"{what:<18} {p}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
