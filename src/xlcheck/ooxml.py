@@ -394,14 +394,14 @@ def read_package(path) -> RawBook:
     except Exception as e:   # any other surprise in a hostile file is still one clear reason
         what = _BROKEN_WHAT.get(type(e).__name__, type(e).__name__)
         raise FileKindError(R_BROKEN, f"工作簿内部结构损坏，无法读取（{what}）") from e
+    finally:
+        pkg.close()
 
 
 _BROKEN_WHAT = {
     "ParseError": "XML 内容格式错误", "KeyError": "缺少必要的部件", "ValueError": "数据格式错误",
     "IndexError": "引用的数据不存在", "UnicodeDecodeError": "文字编码错误", "OverflowError": "数值超出范围",
 }
-    finally:
-        pkg.close()
 
 
 def _workbook_part(pkg: Package) -> str:
