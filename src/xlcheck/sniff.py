@@ -135,13 +135,26 @@ def _os_reason(e: OSError) -> str:
 
 
 def sniff_file(path) -> Kind:
-    """What a file is, without raising: Kind(rule=None) for a zip package."""
+    """What a file is, without raising: Kind(rule=None) for a zip package that holds a workbook."""
+    import zipfile
     try:
         fh, _ = open_checked(path)
     except FileKindError as e:
         return Kind(e.rule, e.params["detail"])
-    fh.close()
-    return ZIP
+    try:
+        with zipfile.ZipFile(fh) as z:
+            names = set(z.namelist())
+            if "xl/workbook.xml" in names or any(n.startswith("xl/") and n.endswith("/workbook.xml") for n in names):
+                return ZIP
+
+            def small(n):
+                i = z.getinfo(n)
+                return z.read(n) if i.file_size <= 4096 else None
+            return classify_zip(names, small, Path(path).suffix)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return Kind(R_BROKEN, "文件不完整或已损坏（可能下载未完成）")
+    finally:
+        fh.close()
 
 
 # ---------------------------------------------------------------- first bytes

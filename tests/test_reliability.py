@@ -1,0 +1,320 @@
+"""Hostile and broken inputs: every file gets one clear Chinese reason, the run goes on, nothing is lost.
+
+The corpus is built by tests/bad_inputs.py (no binary is checked in). Runs go through the public
+surfaces: `runner.check_paths_chunk`, `runner.find_workbooks` and the `xlcheck` command line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import bad_inputs as bad
+from xlcheck import ooxml, runner, sniff
+from xlcheck.cli import main
+from xlcheck.errors import ReadError
+from xlcheck.reader import read_workbook
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+CRASH = ("运行出错", "Traceback", "Exception")
+
+# the same script as `xlcheck`, reporting its own peak memory on stderr
+_MEASURED = (
+    "import resource, sys\n"
+    "from xlcheck.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:], prog_name='xlcheck')\n"
+    "finally:\n"
+    "    sys.stderr.write('\\nMAXRSS_KB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+)
+
+
+def run_cli(args, *, timeout=180, cwd=None):
+    """`xlcheck ARGS` in a fresh interpreter: (exit status, stdout, stderr, peak RSS in MB)."""
+    proc = subprocess.run([sys.executable, "-c", _MEASURED, *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, cwd=cwd)
+    m = re.search(r"MAXRSS_KB=(\d+)", proc.stderr)
+    rss = int(m.group(1)) / 1024 if m else None
+    err = re.sub(r"\s*MAXRSS_KB=\d+\s*", "", proc.stderr)
+    return proc.returncode, proc.stdout, err, rss
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict[str, Path]:
+    """All bad inputs in one collected folder, among a clean workbook, a lock file and a folder
+    named like a workbook."""
+    d = tmp_path_factory.mktemp("collected")
+    paths = {name: make(d) for name, (make, _, _) in bad.CORPUS.items()}
+    paths["clean"] = bad.clean_workbook(d, "clean-2024.xlsx")
+    paths["lock"] = bad.make_lock_file(d)
+    paths["dir"] = bad.make_dir_named_xlsx(d)
+    return paths
+
+
+def one_result(path) -> runner.FileResult:
+    res = runner.check_paths_chunk([str(path)], None)
+    assert len(res) == 1 and res[0].path == str(path)
+    return res[0]
+
+
+def assert_clear(f) -> None:
+    """One sentence a finance officer can act on: Chinese, no Python in it."""
+    assert CJK.search(f.message), f.message
+    for word in CRASH + ("Error:", "errno", "zipfile", "xml.etree"):
+        assert word not in f.message, f.message
+
+
+# ---------------------------------------------------------------- one reason per bad file
+
+@pytest.mark.parametrize("name", sorted(bad.CORPUS))
+def test_bad_input_gets_one_clear_reason(corpus, name):
+    _, rules, fragment = bad.CORPUS[name]
+    res = one_result(corpus[name])
+    assert res.status == "unreadable"
+    assert len(res.findings) == 1, [f.message for f in res.findings]
+    f = res.findings[0]
+    assert f.rule in rules and f.severity == "error", (f.rule, f.message)
+    assert fragment in f.message, f.message
+    assert_clear(f)
+
+
+def test_reasons_also_reach_read_workbook(corpus):
+    """The add-in and other callers of read_workbook get the same sentence as a ReadError."""
+    with pytest.raises(ReadError, match="文件已加密，请取消密码后重新提交"):
+        read_workbook(corpus["encrypted"])
+    with pytest.raises(ReadError, match=r"这是 \.xls 旧格式"):
+        read_workbook(corpus["xls"])
+    with pytest.raises(sniff.FileKindError) as e:
+        read_workbook(corpus["truncated"])
+    assert e.value.rule == "FILE009"
+
+
+def test_folder_run_reports_every_file_and_goes_on(corpus):
+    folder = corpus["clean"].parent
+    code, out, err, rss = run_cli(["--no-write", "--format", "json", folder])
+    assert code == 1, err
+    assert "Traceback" not in err, err
+    doc = json.loads(out)
+    by_name = {Path(f["path"]).name: f for f in doc["files"]}
+    # every bad file has exactly its reason; the clean workbook was checked normally
+    for name, (_, rules, fragment) in bad.CORPUS.items():
+        f = by_name.pop(corpus[name].name)
+        assert f["status"] == "unreadable", f
+        assert [x["rule"] for x in f["findings"]] in [[r] for r in rules], f["findings"]
+        assert fragment in f["findings"][0]["message"]
+    clean = by_name.pop(corpus["clean"].name)
+    assert clean["status"] != "unreadable" and clean["department"] == "广州市某区工商业联合会"
+    assert not any(x["rule"].startswith("FILE") for x in clean["findings"])
+    # lock files and directories are never files to check, whatever their names
+    assert not by_name, f"unexpected files reported: {sorted(by_name)}"
+    assert rss is not None and rss < 700, f"peak memory {rss:.0f} MB for a small folder with bombs in it"
+
+
+def test_text_report_names_each_reason(corpus):
+    code, out, err, _ = run_cli(["--no-write", corpus["encrypted"], corpus["xls"], corpus["csv"]])
+    assert code == 1 and "Traceback" not in err
+    assert "文件已加密，请取消密码后重新提交" in out
+    assert "这是 .xls 旧格式（Excel 97-2003），请在 Excel 中“另存为” Excel 工作簿（.xlsx）后重新提交" in out
+    assert "这是 CSV 文本文件，不是填报模板" in out
+
+
+def test_only_bad_files_exit_1_never_2(tmp_path):
+    """A folder holding nothing but unreadable files is a failed check, not a usage error."""
+    bad.make_xls(tmp_path)
+    bad.make_empty(tmp_path)
+    code, out, err, _ = run_cli(["--no-write", tmp_path])
+    assert code == 1, (out, err)
+    assert "无法读取 2" in out
+
+
+# ---------------------------------------------------------------- finding the files
+
+def test_find_workbooks_picks_up_other_formats_and_skips_locks_and_dirs(tmp_path):
+    for name in ("a.xlsx", "b.XLSM", "c.xls", "d.et", "e.ods", "f.csv", "g.xlsb", "~$a.xlsx", "._a.xlsx",
+                 "notes.txt", "报告.docx", "报告.pdf", ".~lock.a.xlsx#"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "x.xlsx").mkdir()                  # a directory named like a workbook
+    (tmp_path / "x.xlsx" / "inner.xlsx").write_bytes(b"x")
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / "__MACOSX" / "._a.xlsx").write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "h.xlsx").write_bytes(b"x")
+    os.symlink(tmp_path, tmp_path / "sub" / "loop")     # a symlink loop is not followed
+    got = [p.relative_to(tmp_path).as_posix() for p in runner.find_workbooks([tmp_path])]
+    assert got == ["a.xlsx", "b.XLSM", "c.xls", "d.et", "e.ods", "f.csv", "g.xlsb", "sub/h.xlsx", "x.xlsx/inner.xlsx"]
+
+
+def test_find_workbooks_explicit_files_and_duplicates(tmp_path):
+    a = tmp_path / "a.xlsx"
+    a.write_bytes(b"x")
+    lock = tmp_path / "~$a.xlsx"
+    lock.write_bytes(b"x")
+    pdf = tmp_path / "报告.pdf"
+    pdf.write_bytes(b"%PDF")
+    got = runner.find_workbooks([a, lock, pdf, tmp_path, a])
+    assert got == [a, pdf]        # an explicit non-workbook is still reported; lock files never
+
+
+def test_directory_given_as_file_and_vanished_file(tmp_path):
+    d = tmp_path / "x.xlsx"
+    d.mkdir()
+    gone = tmp_path / "gone.xlsx"
+    res = runner.check_paths_chunk([str(d), str(gone)], None)
+    assert [r.status for r in res] == ["unreadable", "unreadable"]
+    assert "文件夹" in res[0].findings[0].message
+    assert "不存在" in res[1].findings[0].message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_permissions(tmp_path):
+    p = bad.clean_workbook(tmp_path)
+    p.chmod(0)
+    try:
+        res = one_result(p)
+    finally:
+        p.chmod(0o644)
+    assert res.status == "unreadable" and "没有读取权限" in res.findings[0].message
+
+
+def test_fifo_is_not_opened(tmp_path):
+    """A named pipe would block a reader forever."""
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)
+    res = one_result(fifo)
+    assert res.status == "unreadable" and "不是普通文件" in res.findings[0].message
+
+
+# ---------------------------------------------------------------- guards inside the package
+
+def test_cell_count_guard(tmp_path, monkeypatch):
+    p = bad.clean_workbook(tmp_path)
+    monkeypatch.setattr(ooxml, "MAX_CELLS", 100)
+    res = one_result(p)
+    assert res.status == "unreadable" and res.findings[0].rule == "FILE010", res.findings
+
+
+def test_inflate_is_bounded_by_the_limits_not_only_by_declared_sizes(tmp_path, monkeypatch):
+    """The bounded reader stops inflating at the part limit whatever the headers said."""
+    p = bad.clean_workbook(tmp_path)
+    pkg = ooxml.Package(p)              # declared sizes pass …
+    try:
+        monkeypatch.setattr(ooxml, "MAX_PART_BYTES", 1000)   # … then the reader meets its limit
+        part = bad.part_of_sheet(bad.clean_bytes(), "基本信息")
+        assert pkg.infos[part].file_size > 1000
+        with pytest.raises(sniff.FileKindError) as e:
+            pkg.read(part)
+        assert e.value.rule == "FILE010"
+    finally:
+        pkg.close()
+
+
+def test_unknown_compression_and_encrypted_zip_entries(tmp_path):
+    src = bad.clean_bytes()
+    parts = bad._parts_of(src)
+    entries = []
+    for n, b in parts.items():
+        blob, crc, size = bad.deflated(b)
+        entries.append((n, blob, 9 if n.startswith("xl/worksheets/") else 8, crc, size))   # deflate64
+    p = tmp_path / "deflate64.xlsx"
+    p.write_bytes(bad.raw_zip(entries))
+    res = one_result(p)
+    assert res.status == "unreadable" and res.findings[0].rule == "FILE009"
+    assert "压缩方式" in res.findings[0].message
+
+
+def test_fallback_when_a_bureau_checks_dir_lacks_the_new_rules(tmp_path, corpus):
+    """A bureau's older copy of checks/ (FILE001 only) still gets the whole sentence."""
+    import xlcheck.checks as pkg
+    src = Path(pkg.__file__).parent
+    mine = tmp_path / "mychecks"
+    shutil.copytree(src, mine, ignore=shutil.ignore_patterns("__pycache__"))
+    (mine / "file.toml").write_text('[FILE001]\nseverity = "error"\ntitle = "文件无法读取"\nmessage = "{detail}"\n',
+                                    encoding="utf-8")
+    res = runner.check_paths_chunk([str(corpus["encrypted"])], str(mine))[0]
+    assert res.findings[0].rule == "FILE001"
+    assert res.findings[0].message.startswith("文件已加密，请取消密码后重新提交")
+
+
+def test_file_rules_documented():
+    from xlcheck.rules import load_checks
+    checks = load_checks()
+    for rid in sniff.ADVICE:
+        r = checks.get(rid)
+        assert r is not None and r.severity == "error", rid
+        # the default texts and sniff.ADVICE say the same (ADVICE serves callers without rule texts)
+        assert r.message == "{detail}" + sniff.ADVICE[rid], rid
+
+
+# ---------------------------------------------------------------- real files of the other formats
+
+@pytest.mark.libreoffice
+def test_real_xls_and_ods_written_by_libreoffice(tmp_path, libreoffice):
+    """The OLE2 directory reader on a real .xls, and a real .ods (both written by LibreOffice)."""
+    src = bad.clean_workbook(tmp_path, "real.xlsx")
+    xls = libreoffice([src], tmp_path / "xls", fmt="xls")[0]
+    ods = libreoffice([src], tmp_path / "ods", fmt="ods")[0]
+    assert sniff.sniff_file(xls) == sniff.Kind("FILE002", "这是 .xls 旧格式（Excel 97-2003）")
+    assert sniff.sniff_file(ods).rule == "FILE006"
+    renamed = tmp_path / "renamed.xlsx"
+    shutil.copy(xls, renamed)
+    res = one_result(renamed)
+    assert res.findings[0].rule == "FILE002" and "扩展名却是 .xlsx" in res.findings[0].message
+
+
+# ---------------------------------------------------------------- structure problems: no crash, a clear finding
+
+STRUCTURE_EXPECT = {
+    "not_template": "STR001",
+    "deleted_sheet": "STR004",
+    "renamed_table": "STR006",
+    "broken_name": "STR005",
+    "ref_everywhere": "VAL",
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURE_EXPECT))
+def test_structure_problem_reported_without_crash(tmp_path, name):
+    p = bad.STRUCTURE[name](tmp_path)
+    res = one_result(p)
+    assert res.status == "fail"
+    crashed = [f.message for f in res.findings if "运行出错" in f.message]
+    assert not crashed, crashed
+    hits = [f for f in res.findings if f.rule.startswith(STRUCTURE_EXPECT[name]) and f.severity == "error"]
+    assert hits, [(f.rule, f.message) for f in res.findings]
+    for f in res.findings:
+        assert_clear(f)
+
+
+@pytest.mark.xfail(reason="no STR rule reports a computed cell whose formula was changed (not overwritten "
+                          "by a constant), e.g. a circular budget_adjusted; reported to the structure family",
+                   strict=False)
+def test_circular_formula_reported(tmp_path):
+    res = one_result(bad.make_circular(tmp_path))
+    assert any(f.rule.startswith("STR") and f.field == "budget_adjusted" for f in res.findings)
+
+
+def test_circular_formula_no_crash(tmp_path):
+    res = one_result(bad.make_circular(tmp_path))
+    assert res.status in ("pass", "fail")
+    assert not [f for f in res.findings if "运行出错" in f.message]
+
+
+@pytest.mark.slow
+def test_100000_indicator_rows_bounded(tmp_path):
+    """100,000 filled rows in the indicators table: checked to the end in bounded time and memory."""
+    p = bad.make_huge_table(tmp_path, 100_000)
+    code, out, err, rss = run_cli(["--no-write", "--format", "json", p], timeout=240)
+    assert "Traceback" not in err, err
+    doc = json.loads(out)
+    f = doc["files"][0]
+    assert f["status"] in ("pass", "fail"), f["findings"][:3]
+    assert not [x for x in f["findings"] if "运行出错" in x["message"]]
+    assert rss < 1500, f"peak memory {rss:.0f} MB"
