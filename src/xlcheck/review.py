@@ -1159,11 +1159,23 @@ def _local_record(data: bytes, f) -> bytes:
     lf = _LOCAL_STRUCT.unpack(data[off:off + 30])
     if lf[0] != _LOCAL:
         raise _NeedsFallback
+    extra = data[off + 30 + lf[9]:off + 30 + lf[9] + lf[10]]
     start = off + 30 + lf[9] + lf[10]
     end = start + f[8]
-    if f[3] & 0x08:  # data descriptor after the data
-        end += 16 if data[end:end + 4] == _DESC else 12
+    if f[3] & 0x08:  # data descriptor after the data: crc + sizes (8-byte sizes for zip64)
+        size = 20 if _has_zip64(extra) else 12
+        end += size + 4 if data[end:end + 4] == _DESC else size
     return data[off:end]
+
+
+def _has_zip64(extra: bytes) -> bool:
+    i = 0
+    while i + 4 <= len(extra):
+        hid, ln = struct.unpack("<HH", extra[i:i + 4])
+        if hid == 0x0001:
+            return True
+        i += 4 + ln
+    return False
 
 
 def rebuild_zip(data: bytes, *, replace: dict[str, bytes], add: list[tuple[str, bytes]] = (),
