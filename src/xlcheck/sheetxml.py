@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from html import unescape
+from xml.etree.ElementTree import ParseError, fromstring
 
 from .model import Cell, ErrorValue
 from .numbers import format_decimals
 
-# a non-empty cell: attributes (not ending with "/") then content up to </c>
-_CELL = re.compile(r"<c\b([^>]*?)(?<!/)>(.*?)</c>", re.S)
+# the usual attribute order (r, s, t: Excel, WPS, LibreOffice, openpyxl) in one match;
+# anything else in `rest` is re-parsed attribute by attribute
+_CELL_ORDERED = re.compile(
+    r'<c(?=[ >])(?: r="([A-Z]{1,3})(\d+)")?(?: s="(\d+)")?(?: t="(\w+)")?([^>]*?)(?<!/)>(.*?)</c>', re.S)
 _ATTR = re.compile(r'\b(r|s|t)="([^"]*)"')
 _F = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _V = re.compile(r"<v>(.*?)</v>", re.S)
@@ -33,9 +36,15 @@ def uses_prefixes(xml: str) -> bool:
 
 
 def _text(s: str | None) -> str:
+    """Unescape XML text; expat does it in C (openpyxl writes every CJK character as &#NNNNN;)."""
     if not s:
         return ""
-    return unescape(s) if "&" in s else s
+    if "&" not in s:
+        return s
+    try:
+        return fromstring("<x>" + s + "</x>").text or ""
+    except ParseError:
+        return unescape(s)
 
 
 def shared_strings(xml: str) -> list[str]:
@@ -68,22 +77,24 @@ def scan_sheet(xml: str, sheet: str, strings: list[str], formats: list[str],
                is_date, epoch) -> dict[tuple[int, int], Cell]:
     cells: dict[tuple[int, int], Cell] = {}
     fmt_info: dict[int, tuple[str, int | None, bool, bool]] = {}
-    for m in _CELL.finditer(xml):
-        attrs = dict(_ATTR.findall(m.group(1)))
-        body = m.group(2)
-        ref = attrs.get("r")
-        if not ref:
-            continue  # cells without r are rare; ElementTree fallback handles such writers
-        rm = _REF.match(ref)
-        if rm is None:
-            continue
-        s = int(attrs.get("s", "0"))
+    for m in _CELL_ORDERED.finditer(xml):
+        letters, rownum, s, t, rest, body = m.groups()
+        if rest and (" s=" in rest or " t=" in rest or letters is None):
+            attrs = dict(_ATTR.findall(m.group(0)[: m.start(6) - m.start(0)]))
+            rm = _REF.match(attrs.get("r", ""))
+            if rm is None:
+                continue
+            letters, rownum, s, t = rm.group(1), rm.group(2), attrs.get("s"), attrs.get("t")
+        elif letters is None:
+            continue  # a cell without r: such writers go through ElementTree (see ooxml.py)
+        ref = letters + rownum
+        s = int(s) if s else 0
         info = fmt_info.get(s)
         if info is None:
             fmt = formats[s] if s < len(formats) else "General"
             dec, pct = format_decimals(fmt)
             info = fmt_info[s] = (fmt, dec, pct, is_date(fmt))
-        t = attrs.get("t", "n")
+        t = t or "n"
         formula = None
         if "<f" in body:
             fm = _F.search(body)
@@ -124,5 +135,5 @@ def scan_sheet(xml: str, sheet: str, strings: list[str], formats: list[str],
                             value = num
         if formula is None and (value is None or value == ""):
             continue
-        cells[(int(rm.group(2)), _col(rm.group(1)))] = Cell(sheet, ref, value, formula, info[0], info[1], info[2])
+        cells[(int(rownum), _col(letters))] = Cell(sheet, ref, value, formula, info[0], info[1], info[2])
     return cells
