@@ -10,12 +10,57 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from xlcheck.framework import normalize_name
-from xlcheck.numbers import Interval, format_shown, parse_number, round_shown
+from xlcheck.numbers import Interval, format_shown, parse_number, round_shown, to_decimal
 
 ONE = Fraction(1)
+
+# ---------------------------------------------------------------- per-workbook memo
+
+_MEMO: list = [None, {}]   # [the workbook, its memo]: rules run workbook by workbook
+
+
+def memo(wb, key, fn):
+    """fn() computed once per workbook: several rules read the same derived data. Only the most
+    recent workbook is remembered, so memory stays flat over a run of many files."""
+    if _MEMO[0] is not wb:
+        _MEMO[0], _MEMO[1] = wb, {}
+    m = _MEMO[1]
+    if key not in m:
+        m[key] = fn()
+    return m[key]
+
+
+_FW_INDEX: dict[int, tuple[object, dict]] = {}
+
+
+def _fw_index(fw) -> dict:
+    hit = _FW_INDEX.get(id(fw))
+    if hit is None or hit[0] is not fw:
+        idx = {normalize_name(r.name): r for r in fw.rows}
+        idx.update({r.name: r for r in fw.rows})
+        hit = (fw, idx, [normalize_name(r.name) for r in fw.rows])
+        _FW_INDEX[id(fw)] = hit
+    return hit
+
+
+def framework_keys(fw) -> list[str]:
+    """Normalized 三级指标 names of the framework, in order."""
+    return _fw_index(fw)[2]
+
+
+def framework_row(fw, name):
+    """fw.row(name) through a dict (the framework's own lookup scans every row)."""
+    hit = _fw_index(fw)
+    if not name:
+        return None
+    idx = hit[1]
+    r = idx.get(name)
+    return r if r is not None else idx.get(normalize_name(name))
 
 # ---------------------------------------------------------------- numbers of cells
 
@@ -46,8 +91,9 @@ def cell_interval(cell) -> Interval | None:
     return Interval.shown(p.value, p.decimals, p.percent)
 
 
-def exact(v) -> Fraction:
-    return Interval.exact(v).lo
+def exact(v) -> Decimal:
+    """A typed number exactly as written (Decimal: sums of scores stay exact, 0.1 + 0.2 = 0.3)."""
+    return to_decimal(v)
 
 
 def fmt_num(v) -> str:
@@ -172,17 +218,26 @@ def indicator_rate(row) -> Rate | None:
 _PUNCT_CATS = ("P", "S", "Z", "C")
 
 
+_NON_WORD = re.compile(r"[\W_]+")
+
+
 def meaningful_chars(text) -> int:
     """Chinese characters, letters and digits (punctuation and spaces do not count)."""
     if text is None:
         return 0
-    return sum(1 for ch in str(text) if unicodedata.category(ch)[0] in ("L", "N"))
+    return len(_NON_WORD.sub("", str(text)))
 
 
 def normalize_text(text) -> str:
     """Key for comparing explanations: width-folded, lower-case, without spaces and punctuation."""
-    s = unicodedata.normalize("NFKC", "" if text is None else str(text)).lower()
-    return "".join(ch for ch in s if unicodedata.category(ch)[0] in ("L", "N"))
+    return _NON_WORD.sub("", fold("" if text is None else str(text)).lower())
+
+
+@lru_cache(maxsize=8)
+def _placeholder_keys(placeholders: tuple) -> tuple[frozenset, frozenset]:
+    keys = frozenset(k for k in (normalize_text(p) for p in placeholders) if k)
+    raw = frozenset(str(p).strip() for p in placeholders if not normalize_text(p))
+    return keys, raw
 
 
 def is_placeholder(text, placeholders) -> bool:
@@ -192,16 +247,13 @@ def is_placeholder(text, placeholders) -> bool:
     s = str(text).strip()
     if not s:
         return False
-    if meaningful_chars(s) == 0:
-        return True
+    if len(s) > 24:   # placeholders are short: a long text is one only when it has no word at all
+        return not _NON_WORD.sub("", s)
     key = normalize_text(s)
-    for p in placeholders:
-        pk = normalize_text(p)
-        if pk and key == pk:
-            return True
-        if not pk and s.strip() == str(p).strip():
-            return True
-    return False
+    if not key:
+        return True
+    keys, raw = _placeholder_keys(tuple(placeholders))
+    return key in keys or s in raw
 
 
 def explanation_problem(cell, words: dict, thresholds: dict) -> str | None:
@@ -261,7 +313,9 @@ def stray_years(text, eval_year: int) -> list[YearMention]:
     leaves alone ranges (2020—2021年度), award titles (荣获2021年度…“四好”商会), dated events
     (于2022年1月举行) and "YYYY年以来".
     """
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str) or "年" not in text:
+        return []
+    if set(_YEAR.findall(text)) <= {str(eval_year)}:
         return []
     out = []
     for m in _YEAR.finditer(text):
@@ -288,15 +342,6 @@ NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+")
 _SCOPE_OUT = re.compile(r"项目|上年|去年|同期|上一年|往年")
 _SUBSET = re.compile(r"一般公共预算|政府性基金|国有资本|基本支出|项目支出|其他资金|三公|公用经费|人员经费|专项|财政拨款")
-_AMOUNT = re.compile(
-    r"(?P<kw>年初预算(?:数|收入)?|调整后(?:的)?预算(?:数|收入)?|调整预算(?:数|收入)|(?:全年|年度|部门)?预算(?:数|收入|总额)|总预算|"
-    r"(?:实际)?支出数|实际支出|执行数|决算收入|决算支出)"
-    r"\s*(?:为|是|达|达到|共计|合计|：|:)?\s*" + NUM + r"\s*万元")
-_RATE = re.compile(
-    r"(?P<kw>(?:预算)?(?:执行率|完成率|支出率)|完成(?:了)?(?:当年|全年|年度)?(?:部门)?预算的?)"
-    r"\s*(?:为|是|达|达到|：|:)?\s*" + NUM + r"\s*[%％]")
-
-
 def _to_number(s: str) -> tuple[float, int]:
     s = s.replace(",", "")
     return float(s), (len(s.split(".")[1]) if "." in s else 0)
@@ -317,34 +362,70 @@ def _clause_before(sentence: str, pos: int) -> str:
     return head[i + 1:]
 
 
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_FULLWIDTH[0x3000] = 0x20
+
+
+def fold(text: str) -> str:
+    """Full-width ASCII (１２３，％；) to half-width; same length, so positions stay valid."""
+    return text.translate(_FULLWIDTH)
+
+
+_KW_AMOUNT = re.compile(
+    r"(?P<kw>年初预算(?:数|收入)?|调整后(?:的)?预算(?:数|收入)?|调整预算(?:数|收入)|(?:全年|年度|部门)?预算(?:数|收入|总额)|总预算|"
+    r"(?:实际)?支出数|实际支出|执行数|决算收入|决算支出)"
+    r"\s*(?:为|是|达|达到|共计|合计|：|:)?\s*" + NUM + r"\s*$")
+_KW_RATE = re.compile(
+    r"(?P<kw>(?:预算)?(?:执行率|完成率|支出率)|完成(?:了)?(?:当年|全年|年度)?(?:部门)?预算的?)"
+    r"\s*(?:为|是|达|达到|：|:)?\s*" + NUM + r"\s*$")
+
+
+def _anchored(norm: str, anchor: str, pattern):
+    """Matches of `pattern` (ending at `anchor`, e.g. 万元 or %) found by looking back from each anchor."""
+    i = norm.find(anchor)
+    while i >= 0:
+        lo = max(0, i - 40)
+        m = pattern.search(norm, lo, i)
+        if m:
+            yield m
+        i = norm.find(anchor, i + 1)
+
+
+def _sentence_head(norm: str, pos: int) -> str:
+    """The part of the sentence holding `pos` that lies before it."""
+    i = max(norm.rfind(ch, 0, pos) for ch in "。；;！!？?\n")
+    return norm[i + 1:pos]
+
+
 def stated_figures(text) -> list[Stated]:
     """Budget, spending and completion-rate figures a text states about the whole department.
 
     Sentences about a project (项目) or the previous year are left out, and so are figures of one
     fund source or one kind of spending (一般公共预算…, 基本支出…): they are not the tables' totals.
     """
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str) or ("万元" not in text and "%" not in text and "％" not in text):
         return []
-    norm = unicodedata.normalize("NFKC", text)   # same length for CJK text and ASCII digits
+    norm = fold(text)
     out: list[Stated] = []
-    for sm in _SENTENCE.finditer(norm):
-        sent = sm.group(0)
-        for m in _AMOUNT.finditer(sent):
-            if _SCOPE_OUT.search(sent[:m.start()]) or _SUBSET.search(_clause_before(sent, m.start()) + m.group("kw")):
-                continue
-            kw = m.group("kw")
-            kind = ("budget_initial" if kw.startswith("年初") else
-                    "budget_adjusted" if "预算" in kw else "spend_actual")
-            v, d = _to_number(m.group(2))
-            out.append(Stated(kind, kw, m.group(2), Interval.shown(v, d), sm.start() + m.start()))
-        for m in _RATE.finditer(sent):
-            kw = m.group("kw")
-            if _SCOPE_OUT.search(sent[:m.start()]) or _SUBSET.search(_clause_before(sent, m.start()) + kw):
-                continue
-            if "预算" not in kw and "预算" not in sent[:m.start()]:
-                continue   # 完成率 of an indicator, not of the budget
-            v, d = _to_number(m.group(2))
-            out.append(Stated("rate", kw, m.group(2) + "%", Interval.shown(v / 100, d, True), sm.start() + m.start()))
+    for m in _anchored(norm, "万元", _KW_AMOUNT):
+        head = _sentence_head(norm, m.start())
+        kw = m.group("kw")
+        if _SCOPE_OUT.search(head) or _SUBSET.search(_clause_before(head, len(head)) + kw):
+            continue
+        kind = ("budget_initial" if kw.startswith("年初") else
+                "budget_adjusted" if "预算" in kw else "spend_actual")
+        v, d = _to_number(m.group(2))
+        out.append(Stated(kind, kw, m.group(2), Interval.shown(v, d), m.start()))
+    for m in _anchored(norm, "%", _KW_RATE):
+        head = _sentence_head(norm, m.start())
+        kw = m.group("kw")
+        if _SCOPE_OUT.search(head) or _SUBSET.search(_clause_before(head, len(head)) + kw):
+            continue
+        if "预算" not in kw and "预算" not in head:
+            continue   # 完成率 of an indicator, not of the budget
+        v, d = _to_number(m.group(2))
+        out.append(Stated("rate", kw, m.group(2) + "%", Interval.shown(v / 100, d, True), m.start()))
+    out.sort(key=lambda st: st.start)
     return out
 
 
@@ -372,9 +453,9 @@ def stated_scores(text, names: dict[str, tuple[int, str]]) -> list[StatedScore]:
     before it in its own or the previous comma clause ("其中履职效能分值为 50 分，自评得分 50 分"
     → 履职效能); a score with no item named there, or said of 部门整体/总分, is the total.
     """
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str) or "分" not in text:
         return []
-    norm = unicodedata.normalize("NFKC", text)
+    norm = fold(text)
     out = []
     for sm in _SENTENCE.finditer(norm):
         sent = sm.group(0)

@@ -12,7 +12,7 @@ from xlcheck.ooxml import col_letters
 from xlcheck.rules import rule
 
 from ._text import (budget_rate_interval, cell_number, exact, explanation_problem, fmt_num,
-                    fmt_rate, indicator_rate, is_placeholder, normalize_text)
+                    fmt_rate, indicator_rate, is_placeholder, memo, normalize_text)
 
 
 def _t(v) -> str:
@@ -44,6 +44,11 @@ def _ind_name(r) -> str:
 
 
 def needs(wb, ctx) -> list[Need]:
+    """Every explanation the workbook owes (computed once per workbook and checks directory)."""
+    return memo(wb, ("exp_needs", id(ctx.checks)), lambda: _needs(wb, ctx))
+
+
+def _needs(wb, ctx) -> list[Need]:
     out: list[Need] = []
     for r, s, p in _deductions(wb):
         name = _t(r.value("三级指标")) or f"第 {r.index} 行"

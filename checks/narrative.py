@@ -4,7 +4,7 @@ from __future__ import annotations
 from xlcheck.numbers import parse_number
 from xlcheck.rules import rule
 
-from ._text import (budget_adjusted_interval, budget_rate_interval, cell_interval, fmt_rate,
+from ._text import (budget_adjusted_interval, budget_rate_interval, cell_interval, fmt_rate, memo,
                     stated_figures, stray_years)
 
 # table columns holding free text written for this year's report
@@ -96,11 +96,15 @@ def fmt_rate_amount(iv) -> str:
     return format_amount(iv.mid)
 
 
+def _stated(wb):
+    return [(label, c, stated_figures(c.value)) for label, c in text_cells(wb, FIGURE_SKIP_TABLES)]
+
+
 def _mismatches(wb, kinds):
-    table = _table_figures(wb)
-    for label, c in text_cells(wb, FIGURE_SKIP_TABLES):
+    table = memo(wb, "txt_table_figures", lambda: _table_figures(wb))
+    for label, c, figures in memo(wb, "txt_stated", lambda: _stated(wb)):
         bad = []
-        for st in stated_figures(c.value):
+        for st in figures:
             if st.kind not in kinds or st.kind not in table:
                 continue
             iv, how = table[st.kind]

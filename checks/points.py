@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from fractions import Fraction
+from decimal import Decimal
 
 from xlcheck.framework import normalize_name
 from xlcheck.numbers import Interval, format_amount
 from xlcheck.rules import rule
 
 from ._text import (ONE, budget_adjusted_interval, cell_interval, cell_number, exact, fmt_num,
-                    fmt_rate, indicator_rate, stated_scores)
+                    fmt_rate, framework_keys, framework_row, indicator_rate, memo, stated_scores)
 
 # ---------------------------------------------------------------- reading the scores table
 
@@ -35,6 +35,10 @@ def _text(v) -> str:
 
 
 def score_rows(wb) -> list[ScoreRow]:
+    return memo(wb, "score_rows", lambda: _score_rows(wb))
+
+
+def _score_rows(wb) -> list[ScoreRow]:
     out, l1, l2 = [], "", ""
     for r in wb.tables["scores"].rows:
         a, b = _text(r.value("一级指标")), _text(r.value("二级指标"))
@@ -50,9 +54,13 @@ def score_rows(wb) -> list[ScoreRow]:
 
 def matched_rows(wb, fw) -> dict[str, ScoreRow]:
     """Framework row name → the table row carrying that name."""
+    return memo(wb, ("matched_rows", id(fw)), lambda: _matched_rows(wb, fw))
+
+
+def _matched_rows(wb, fw) -> dict[str, ScoreRow]:
     out = {}
     for sr in score_rows(wb):
-        f = fw.row(sr.name) if sr.name else None
+        f = framework_row(fw, sr.name) if sr.name else None
         if f is not None and f.name not in out:
             out[f.name] = sr
     return out
@@ -70,7 +78,7 @@ def _points_of(sr: ScoreRow, fw) -> float | None:
     """分值 of a row: the table's, else the framework's."""
     if sr.points is not None:
         return sr.points
-    f = fw.row(sr.name) if sr.name else None
+    f = framework_row(fw, sr.name) if sr.name else None
     return f.points if f is not None else None
 
 
@@ -78,10 +86,15 @@ def _points_of(sr: ScoreRow, fw) -> float | None:
 
 
 def _alignment(wb, fw):
+    return memo(wb, ("alignment", id(fw)), lambda: _align(wb, fw))
+
+
+def _align(wb, fw):
     rows = score_rows(wb)
-    a = [fr.name for fr in fw.rows]
-    ka = [normalize_name(x) for x in a]
+    ka = framework_keys(fw)
     kb = [sr.key for sr in rows]
+    if ka == kb:
+        return rows, [("equal", 0, len(ka), 0, len(kb))]
     sm = difflib.SequenceMatcher(a=ka, b=kb, autojunk=False)
     return rows, sm.get_opcodes()
 
@@ -156,7 +169,7 @@ def weights(wb, ctx):
     """
     fw = ctx.framework
     for fname, sr in matched_rows(wb, fw).items():
-        fr = fw.row(fname)
+        fr = framework_row(fw, fname)
         r = sr.row
         checks = (
             ("分值", fr.points, "分值"),
@@ -177,7 +190,7 @@ def weights(wb, ctx):
             c = r.get(header)
             if c is None or c.blank:
                 continue
-            if normalize_name(c.value) != normalize_name(want):
+            if c.value != want and normalize_name(c.value) != normalize_name(want):
                 yield ctx.report(c, expected=want, name=sr.name, what=header, found=c.text, want=want)
 
 
@@ -238,7 +251,7 @@ def weight_sums(wb, ctx):
         pts = [g.points for g in group]
         if want is None or any(p is None for p in pts):
             continue
-        total = sum(Fraction(exact(p)) for p in pts)
+        total = sum(exact(p) for p in pts)
         if total != exact(want):
             yield ctx.report(head, expected=fmt_num(total), what="二级指标", name=b or "（空白）",
                              parent=fmt_num(want), total=fmt_num(total),
@@ -247,7 +260,7 @@ def weight_sums(wb, ctx):
         c = sr.row.get("一级分值")
         if sr.level1 not in l1_cell and c is not None and not c.blank:
             l1_cell[sr.level1] = c
-    grand = Fraction(0)
+    grand = Decimal(0)
     grand_ok = True
     for a, parts in l1_parts.items():
         head = l1_cell.get(a)
@@ -272,7 +285,7 @@ def weight_sums(wb, ctx):
                                  + "），应为 100 分")
 
 
-def _score_sum(wb) -> tuple[Fraction, int] | None:
+def _score_sum(wb) -> tuple[Decimal, int] | None:
     """Exact Σ 自评得分 of the numeric scores and how many there are (None: no score at all)."""
     vals = [sr.score for sr in score_rows(wb) if sr.score is not None]
     if not vals:
@@ -329,7 +342,7 @@ def spend_rate_score(wb, ctx):
     填报得分 9.91 分。
     """
     fw = ctx.framework
-    fr = fw.row(SPEND_RATE_ROW)
+    fr = framework_row(fw, SPEND_RATE_ROW)
     if fr is None:
         return
     sr = matched_rows(wb, fw).get(fr.name)
@@ -406,7 +419,7 @@ def indicator_scores(wb, ctx):
             yield ctx.report(sr.score_cell, expected=fmt_num(pts), name=sr.name, kind=kind,
                              points=fmt_num(pts),
                              message=f"{kind}共 {len(items)} 项全部完成（完成率均达到 100%），“{sr.name}”"
-                                     f"却扣 {fmt_num(Fraction(exact(pts)) - exact(sr.score))} 分（得 {sr.row.get('自评得分').text} 分）")
+                                     f"却扣 {fmt_num(exact(pts) - exact(sr.score))} 分（得 {sr.row.get('自评得分').text} 分）")
 
 
 # ---------------------------------------------------------------- the conclusion's stated scores
@@ -425,17 +438,17 @@ def _item_names(wb, fw) -> dict[str, tuple[int, str]]:
     return names
 
 
-def _table_sums(wb, fw) -> dict[tuple[int, str], tuple[Fraction, bool]]:
+def _table_sums(wb, fw) -> dict[tuple[int, str], tuple[Decimal, bool]]:
     """(level, name) → (Σ 自评得分 of that item in the table, complete: every row scored)."""
     out: dict[tuple[int, str], list] = {}
     rows = score_rows(wb)
     for sr in rows:
-        fr = fw.row(sr.name) if sr.name else None
+        fr = framework_row(fw, sr.name) if sr.name else None
         keys = [(1, fr.level1 if fr else sr.level1), (2, fr.level2 if fr else sr.level2)]
         if fr is not None:
             keys.append((3, fr.name))
         for k in keys:
-            acc = out.setdefault(k, [Fraction(0), True])
+            acc = out.setdefault(k, [Decimal(0), True])
             if sr.score is None:
                 acc[1] = False
             else:
