@@ -127,14 +127,71 @@ def rules_cmd(rule_id, checks_dir):
 
 @main.command("template")
 @click.option("--department", help="部门名称（预填并锁定）")
-@click.option("--year", type=int, help="被评价年度（预填并锁定）")
+@click.option("--year", type=click.IntRange(2000, 2100), help="被评价年度（预填并锁定）；与 --from-list 一起使用时为名单中未写年度的行的年度")
+@click.option("--unit-count", type=click.IntRange(min=1), help="单位数（预填，可修改）")
+@click.option("--from-list", "from_list", type=click.Path(path_type=Path),
+              help="部门名单（.csv 或 .xlsx）：每个部门生成一份预填的副本，须同时给出 -o 目录")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="输出文件或目录")
-def template_cmd(department, year, output):
-    """生成填报模板 template.xlsx（可预填部门和年度）。"""
-    from .template import build_template
+@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="使用财政局自己的检查规则目录中的评分框架（framework.toml）")
+def template_cmd(department, year, unit_count, from_list, output, checks_dir):
+    """生成填报模板：空白模板，或预填部门和年度（锁定）的下发副本。
+
+    \b
+    xlcheck template -o template.xlsx                      空白模板
+    xlcheck template --department 部门 --year 2024         生成 部门-2024.xlsx
+    xlcheck template --from-list 名单.csv -o 下发/          名单中每个部门一份
+
+    \b
+    名单：CSV（UTF-8 或 GBK）或 .xlsx，第一行为表头，每行一个部门。表头可用中文或英文：
+    部门名称/department（必填）、被评价年度/year（必填，或用 --year 统一指定）、
+    单位数/unit_count、填报人/preparer、联系电话/preparer_phone、年初预算数/budget_initial，
+    以及“基本信息”“文字说明”中其他需填写的项目（按中文名称或定义名称）。
+    有误的行逐行报告（“第 3 行：…”）且不生成，其余行照常生成；有误时退出码为 1。
+    """
+    from .distribute import ListError, copy_name, issue_from_list, make_copy
+    from .errors import XlcheckError
+    framework = None
+    if checks_dir is not None:
+        framework = checks_dir / "framework.toml"
+        if not framework.is_file():
+            raise click.UsageError(f"检查规则目录中没有评分框架文件：{framework}")
+    if department is not None and not department.strip():
+        raise click.UsageError("--department 不能为空")
+    defaults = {"unit_count": unit_count} if unit_count is not None else {}
+    if from_list is not None:
+        if department is not None:
+            raise click.UsageError("--from-list 与 --department 不能同时使用（部门名称写在名单中）")
+        if output is None:
+            raise click.UsageError("使用 --from-list 时须用 -o 指定输出目录")
+        if output.exists() and not output.is_dir():
+            raise click.UsageError(f"-o 应为目录：{output} 是一个文件")
+        if not from_list.is_file():
+            raise click.UsageError(f"找不到名单文件：{from_list}")
+        try:
+            rep = issue_from_list(from_list, output, year=year, defaults=defaults, framework=framework)
+        except ListError as e:
+            raise click.UsageError(str(e)) from None
+        except XlcheckError as e:
+            raise click.ClickException(str(e)) from None
+        for msg in rep.problems:
+            click.echo(msg, err=True)
+        click.echo(f"已生成 {len(rep.written)} 份，保存在 {output}"
+                   + (f"；{len(rep.problems)} 处有误（见上）" if rep.problems else ""))
+        sys.exit(EXIT_OK if rep.ok else EXIT_FAIL)
     if output is None:
-        output = Path(f"{department}-{year}.xlsx" if department and year else "template.xlsx")
-    build_template(output, department=department, year=year)
+        output = Path(copy_name(department, year))
+    elif output.is_dir() or str(output).endswith(("/", "\\")) or not output.suffix:
+        output.mkdir(parents=True, exist_ok=True)
+        output = output / copy_name(department, year)
+    elif output.suffix.lower() != ".xlsx":
+        raise click.UsageError(f"输出文件应以 .xlsx 结尾：{output}")
+    if not output.parent.is_dir():
+        raise click.UsageError(f"输出目录不存在：{output.parent}")
+    try:
+        make_copy(output, department=department, year=year, values=defaults, framework=framework)
+    except XlcheckError as e:
+        raise click.ClickException(str(e)) from None
     click.echo(f"已生成：{output}")
 
 

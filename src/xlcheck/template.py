@@ -76,6 +76,8 @@ class Field:
     hint: str = ""
 
 
+PRESET_HINT = "已由财政部门预填并锁定。如与本部门不符，请联系财政部门重新下发，不要修改。"
+
 INFO_FIELDS: list[Field | str] = [
     Field("dept_name", "部门名称", "text", "必填。部门全称，如“广州市黄埔区工商业联合会”。"),
     Field("eval_year", "被评价年度", "year", "必填。四位年份，如 2023（是被评价的预算年度，不是填报年度）。"),
@@ -307,17 +309,27 @@ def _resolve_framework(framework) -> Framework:
 
 # ---------------------------------------------------------------- sheets
 
-def _sheet_guide(wb, ws):
+def _sheet_guide(wb, ws, department=None, year=None):
     _title(ws, "部门整体支出绩效自评表 · 填报说明")
     ws.column_dimensions["A"].width = 16
     ws.column_dimensions["B"].width = 96
+    left = Alignment(horizontal="left", vertical="center")
     ws["A3"] = "模板版本"
     _style(ws["A3"], font=FONT_BOLD)
     ws["B3"] = TEMPLATE_VERSION
-    _style(ws["B3"], fill=FILL_COMPUTED, fmt=FMT_TEXT, align=Alignment(horizontal="left", vertical="center"))
+    _style(ws["B3"], fill=FILL_COMPUTED, fmt=FMT_TEXT, align=left)
     _define(wb, "template_version", ws, "B3")
+    # the department and year this copy was issued for (blank in the blank template): the
+    # issuance rules compare them with dept_name / eval_year of the returned workbook
+    for r, label, name, value in ((4, "本表下发给", "issued_dept", department),
+                                  (5, "下发年度", "issued_year", year)):
+        ws.cell(r, 1, label)
+        _style(ws.cell(r, 1), font=FONT_BOLD)
+        c = ws.cell(r, 2, value)
+        _style(c, fill=FILL_COMPUTED, fmt=FMT_TEXT, align=left)   # B3's style: a year shows as is
+        _define(wb, name, ws, c.coordinate)
 
-    r = 5
+    r = 7
     sections = [
         ("一、填报什么", [
             "“基本信息”：部门名称、被评价年度、填报人等基本情况，以及资金情况（金额单位：万元，保留两位小数）。",
@@ -381,6 +393,8 @@ def _sheet_info(wb, ws, department, year):
         _style(c, fill=FILL_HEADER, font=FONT_BOLD, align=CENTER)
     r = 4
     formula_rows = {}
+    preset = {"dept_name": None if department is None else str(department),
+              "eval_year": None if year is None else int(year)}
     for f in INFO_FIELDS:
         if isinstance(f, str):
             c = ws.cell(r, 1, f)
@@ -396,7 +410,14 @@ def _sheet_info(wb, ws, department, year):
         _style(hint, font=FONT_HINT)
         c = ws.cell(r, 2)
         coord = c.coordinate
-        if f.kind.startswith("f_"):
+        if preset.get(f.name) is not None:
+            # issued for one department / year: filled in, locked, input style removed
+            c.value = preset[f.name]
+            hint.value = PRESET_HINT
+            _style(c, fill=FILL_COMPUTED, fmt=FMT_YEAR if f.kind == "year" else None,
+                   align=Alignment(horizontal="left", vertical="center"))
+            _validation(ws, coord, title=f.label, prompt=PRESET_HINT)
+        elif f.kind.startswith("f_"):
             c.value = calc.EXCEL[f.name]
             _style(c, fill=FILL_COMPUTED, fmt=FMT_AMOUNT if f.kind == "f_amount" else FMT_RATE,
                    align=Alignment(horizontal="right", vertical="center"))
@@ -428,10 +449,6 @@ def _sheet_info(wb, ws, department, year):
         height = 60 if f.kind == "note" else _row_height([(f.hint, 60), (f.label, 28)], minimum=20)
         ws.row_dimensions[r].height = height
         r += 1
-    if department is not None:
-        ws[_cell_of(wb, "dept_name")[1]] = str(department)
-    if year is not None:
-        ws[_cell_of(wb, "eval_year")[1]] = int(year)
     ws.freeze_panes = "A4"
     _print_setup(ws, landscape=False, title_rows="3:3")
     _protect(ws)
@@ -564,8 +581,19 @@ def _sheet_review(ws):
 
 # ---------------------------------------------------------------- building
 
+def _issued(department, year):
+    dept = None if department is None or not str(department).strip() else str(department).strip()
+    return dept, None if year is None else int(year)
+
+
 def build_workbook(*, department=None, year=None, framework=None) -> Workbook:
-    """The template as an openpyxl Workbook (not saved; formula cells without cached values)."""
+    """The template as an openpyxl Workbook (not saved; formula cells without cached values).
+
+    With `department` and/or `year` it is a copy issued for that department / year: dept_name
+    and eval_year are filled in and locked, and issued_dept / issued_year on 填报说明 record
+    what the copy was issued for (blank in the blank template).
+    """
+    department, year = _issued(department, year)
     fw = _resolve_framework(framework)
     wb = Workbook()
     wb.properties.creator = "xlcheck"
@@ -577,7 +605,7 @@ def build_workbook(*, department=None, year=None, framework=None) -> Workbook:
     ws_guide.title = SHEET_GUIDE
     sheets = {name: wb.create_sheet(name) for name in (
         SHEET_INFO, SHEET_TASKS, SHEET_INDICATORS, SHEET_SCORES, SHEET_PROBLEMS, SHEET_TEXTS, SHEET_REVIEW)}
-    _sheet_guide(wb, ws_guide)
+    _sheet_guide(wb, ws_guide, department, year)
     _sheet_info(wb, sheets[SHEET_INFO], department, year)
     for spec in (TASKS, INDICATORS, PROBLEMS):
         ws = sheets[spec.sheet]
