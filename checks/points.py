@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from xlcheck.framework import normalize_name
-from xlcheck.numbers import Interval, format_amount
+from xlcheck.numbers import Interval, format_amount, parse_number
 from xlcheck.rules import rule
 
 from ._text import (ONE, budget_adjusted_interval, cell_interval, cell_number, exact, fmt_num,
@@ -217,17 +217,20 @@ def score_range(wb, ctx):
 def score_missing(wb, ctx):
     """每项三级指标都须填写自评得分（数值）；空白表示尚未评分，总分与等级也就无从确定。
 
-    示例：“资产盘点情况”自评得分为空白，或填写“满分”“1分（满分）”等非数值内容。
+    示例：“资产盘点情况”自评得分为空白，或填写“满分”“不适用”等非数值内容（带单位的“1分”、
+    模糊的“约16”、错误值由数值规则 VAL003–VAL007 报告）。
     """
     for sr in score_rows(wb):
         c = sr.score_cell
         if c is None or not sr.name and c.blank:
             continue
+        name = sr.name or f"第 {sr.row.index} 行"
         if c.blank:
             yield ctx.report(c, value="", expected="0～" + fmt_num(sr.points) if sr.points is not None else "",
-                             name=sr.name, message=f"“{sr.name}”未填写自评得分")
-        elif sr.score is None and not c.is_error:
-            yield ctx.report(c, expected="数值", name=sr.name)
+                             name=name, message=f"“{name}”未填写自评得分")
+        elif sr.score is None and not c.is_error and parse_number(c.value).kind != "fuzzy":
+            # error values (VAL007) and fuzzy numbers such as “约16”（VAL006）are reported there
+            yield ctx.report(c, expected="数值", name=name)
 
 
 @rule("PTS006", needs=("scores.分值", "scores.二级分值", "scores.一级分值"))
