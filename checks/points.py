@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -494,3 +495,29 @@ def conclusion_total(wb, ctx):
             msg = "；".join(f"自评结论写明{w} {s_} 分，{lb}为 {wn} 分" for w, s_, lb, wn in bad)
             yield ctx.report(c, value=stated, expected=want, what=what, stated=stated, total=want,
                              message=msg)
+
+
+_GRADE = re.compile(r"(?:评价等级|自评等级|绩效等级|评价结果|等级)\s*(?:为|是|：|:|评定为|确定为|达到)?\s*[“\"「]?"
+                    r"(优秀|良好|中等|优|良|中|差)")
+_GRADE_ALIASES = {"优秀": "优", "良好": "良", "中等": "中"}
+
+
+@rule("PTS012", needs=("scores.自评得分", "text_conclusion"))
+def conclusion_grade(wb, ctx):
+    """自评结论中写明的评价等级须与评分表各项得分合计所在的等级一致。
+
+    示例：各项得分合计 89.5 分（良：80 分≤得分<90 分），自评结论却写“评价等级为优”。
+    """
+    s = _score_sum(wb)
+    c = wb.names["text_conclusion"]
+    if s is None or not isinstance(c.value, str) or "等级" not in c.value and "评价结果" not in c.value:
+        return
+    want = ctx.framework.grade_for(float(s[0]))
+    names = {g.name for g in ctx.framework.grades}
+    for m in _GRADE.finditer(c.value):
+        said = _GRADE_ALIASES.get(m.group(1), m.group(1))
+        if said in names and said != want:
+            band = next((g.note for g in ctx.framework.grades if g.name == want), "")
+            yield ctx.report(c, value=said, expected=want, said=said, want=want, total=fmt_num(s[0]),
+                             band=f"（{band}）" if band else "")
+            return

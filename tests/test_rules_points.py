@@ -109,7 +109,7 @@ BAD_TABLES = {
 BAD_CELLS = {
     **CELLS, "budget_initial": 500.00, "budget_adjustment": 0.00, "spend_actual": 400.00,
     "text_conclusion": "部门整体支出绩效自评总分为 100 分，其中履职效能分值为 50 分，自评得分 50 分；"
-                       "管理效率分值为 50 分，自评得分 50 分。",
+                       "管理效率分值为 50 分，自评得分 50 分。评价等级为良。",
 }
 
 
@@ -271,6 +271,13 @@ def test_pts011_conclusion_total_and_subtotals(bad, good):
     assert "“履职效能”得分 50 分" in m and "48 分" in m          # 20 + 18 + 10
     assert "管理效率" not in m   # 资产盘点情况 not scored: an incomplete subtotal is not compared
     assert not of(good, "PTS011")
+
+
+def test_pts012_conclusion_grade(bad, good):
+    f = of(bad, "PTS012")
+    assert len(f) == 1
+    assert f[0].message == "自评结论写明评价等级为“良”，评分表各项得分合计 95.5 分应为“优”（90分≤得分≤100分）"
+    assert not of(good, "PTS012")   # “评价等级为优”, 98.8
 
 
 def test_rules_are_documented():
