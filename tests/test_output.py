@@ -1,0 +1,169 @@
+"""What a folder run writes: annotated copies, --in-place with backups, the summary workbook 汇总.xlsx."""
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from fixtures_office import filled_workbook, office_workbook
+from xlcheck.findings import Finding
+from xlcheck.output import backup_path, is_own_output, relative_names, write_outputs
+from xlcheck.reader import read_workbook
+from xlcheck.review import REVIEW_SHEET
+from xlcheck.runner import FileResult, check_paths, find_workbooks
+from xlcheck.summary import DETAIL_HEADERS, SUMMARY_HEADERS, SUMMARY_NAME, top_problems
+
+NOW = datetime(2024, 5, 6, 9, 30)
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def collection(tmp_path):
+    """in/a.xlsx (filled), in/sub/b.xlsx (image, comment), in/broken.xlsx (not a workbook)."""
+    d = tmp_path / "in"
+    (d / "sub").mkdir(parents=True)
+    filled_workbook(d / "a.xlsx")
+    office_workbook(d / "sub" / "b.xlsx")
+    (d / "broken.xlsx").write_bytes(b"PK\x03\x04 this is not really a workbook")
+    return d
+
+
+def run(folder: Path) -> list[FileResult]:
+    return list(check_paths(find_workbooks([folder])))
+
+
+def fake(path, findings, status="fail", **kw) -> FileResult:
+    r = FileResult(str(path), status, findings, department=kw.get("department", "某区工商联"),
+                   year=kw.get("year", 2024), score_total=kw.get("score", 95.5), grade=kw.get("grade", "优"))
+    r.settle()
+    return r
+
+
+def test_default_run_writes_copies_and_summary_inputs_untouched(collection, tmp_path, capsys):
+    before = digest(collection)
+    results = run(collection)
+    assert [r.status == "unreadable" for r in results] == [False, True, False]
+    out = tmp_path / "out"
+    rep = write_outputs(results, out_dir=out, in_place=False, backup=True, quiet=False, now=NOW)
+    assert digest(collection) == before                      # inputs byte-identical
+    assert rep.ok and rep.summary == out / SUMMARY_NAME
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.xlsx")) == ["a.xlsx", "sub/b.xlsx", SUMMARY_NAME]
+    for name in ("a.xlsx", "sub/b.xlsx"):
+        assert REVIEW_SHEET in read_workbook(out / name).sheets
+    err = capsys.readouterr().err
+    assert "批注副本 2 个已写入" in err and "汇总表" in err
+
+
+def test_summary_contents(collection, tmp_path):
+    results = run(collection)
+    results[0].score_total = 92.5                             # the chart needs at least one score
+    out = tmp_path / "out"
+    write_outputs(results, out_dir=out, in_place=False, backup=True, quiet=True, now=NOW)
+    wb = openpyxl.load_workbook(out / SUMMARY_NAME)
+    assert wb.sheetnames == ["汇总", "问题明细"]
+    ws = wb["汇总"]
+    head = next(r for r in range(1, 6) if ws.cell(r, 1).value == "文件")
+    assert tuple(c.value for c in ws[head]) == SUMMARY_HEADERS
+    rows = {ws.cell(r, 1).value: r for r in range(head + 1, head + 4)}
+    assert set(rows) == {"a.xlsx", "broken.xlsx", "sub/b.xlsx"}
+    assert ws.cell(rows["broken.xlsx"], 4).value == "无法读取"
+    assert ws.cell(rows["a.xlsx"], 4).value in ("通过", "未通过")
+    # links: the annotated copy, or the input itself when there is none
+    assert ws.cell(rows["sub/b.xlsx"], 1).hyperlink.target == "sub/b.xlsx"
+    assert ws.cell(rows["broken.xlsx"], 1).hyperlink.target == "../in/broken.xlsx"
+    assert ws.freeze_panes == f"A{head + 1}" and ws.auto_filter.ref.startswith(f"A{head}:J")
+    assert ws.page_setup.orientation == "landscape"
+    assert len(ws.conditional_formatting) >= 3
+    with zipfile.ZipFile(out / SUMMARY_NAME) as z:
+        assert any(n.startswith("xl/charts/chart") for n in z.namelist())
+        assert b"xlcheck-summary" in z.read("docProps/core.xml")
+    det = wb["问题明细"]
+    dh = next(r for r in range(1, 5) if det.cell(r, 1).value == "文件")
+    assert tuple(c.value for c in det[dh]) == DETAIL_HEADERS
+    n = sum(len(r.findings) for r in results)
+    body = [r for r in det.iter_rows(min_row=dh + 1, values_only=True) if r[0]]
+    assert len(body) == n
+
+
+def test_summary_cell_links_and_top_problems(tmp_path):
+    findings = [Finding("ARI002", "error", f"问题 {i}", "基本信息", f"B{20 + i}") for i in range(5)]
+    res = fake(tmp_path / "x.xlsx", findings)
+    assert top_problems(res).count("\n") == 2 and top_problems(res).startswith("1. 问题 0")
+    from xlcheck.summary import write_summary
+    write_summary([res], tmp_path / "s.xlsx", links={res.path: "x.xlsx"}, now=NOW)
+    det = openpyxl.load_workbook(tmp_path / "s.xlsx")["问题明细"]
+    link = det["H3"].hyperlink
+    assert link.target == "x.xlsx" and link.location == "'基本信息'!B20"
+
+
+def test_in_place_with_backup(collection, tmp_path):
+    a = collection / "a.xlsx"
+    original = a.read_bytes()
+    results = [r for r in run(collection) if r.path.endswith("a.xlsx")]
+    rep = write_outputs(results, out_dir=tmp_path / "out", in_place=True, backup=True, quiet=True, now=NOW)
+    assert rep.ok and rep.written == {str(a): a}
+    assert backup_path(a).name == "a.bak.xlsx" and backup_path(a).read_bytes() == original
+    assert REVIEW_SHEET in read_workbook(a).sheets and a.read_bytes() != original
+    assert not (tmp_path / "out").exists()                    # one file in place: no summary folder
+
+
+def test_in_place_without_backup_and_macro_suffix(tmp_path):
+    m = office_workbook(tmp_path / "m.xlsm", macro=True)
+    res = fake(m, [Finding("EXP001", "warning", "说明", "基本信息", "B4")])
+    rep = write_outputs([res], out_dir=tmp_path / "out", in_place=True, backup=False, quiet=True, now=NOW)
+    assert rep.ok and not backup_path(m).exists()
+    assert backup_path(m).name == "m.bak.xlsm"
+    assert read_workbook(m).vba
+
+
+def test_unwritable_file_is_reported_and_run_goes_on(collection, tmp_path, capsys):
+    results = run(collection)
+    out = tmp_path / "out"
+    (out / "a.xlsx").mkdir(parents=True)                     # something that cannot be replaced by a file
+    rep = write_outputs(results, out_dir=out, in_place=False, backup=True, quiet=True, now=NOW)
+    assert [Path(p).name for p, _ in rep.failures] == ["a.xlsx"]
+    assert (out / "sub" / "b.xlsx").exists() and (out / SUMMARY_NAME).exists()
+    lines = [l for l in capsys.readouterr().err.splitlines() if l.startswith("未能写入")]
+    assert len(lines) == 1 and "a.xlsx" in lines[0]
+
+
+def test_read_only_file_in_place(tmp_path, capsys, monkeypatch):
+    a = filled_workbook(tmp_path / "a.xlsx")
+    before = a.read_bytes()
+    import xlcheck.review as review
+    real = review.os.access
+    monkeypatch.setattr(review.os, "access", lambda p, m: False if Path(p) == a else real(p, m))
+    rep = write_outputs([fake(a, [])], out_dir=tmp_path / "o", in_place=True, backup=False, quiet=True, now=NOW)
+    assert rep.failures and "只读" in rep.failures[0][1]
+    assert a.read_bytes() == before
+    assert "未能写入" in capsys.readouterr().err
+
+
+def test_output_folder_equal_to_input_is_refused(tmp_path):
+    a = filled_workbook(tmp_path / "a.xlsx")
+    before = a.read_bytes()
+    rep = write_outputs([fake(a, [])], out_dir=tmp_path, in_place=False, backup=True, quiet=True, now=NOW)
+    assert rep.failures and "--in-place" in rep.failures[0][1]
+    assert a.read_bytes() == before
+
+
+def test_relative_names_and_own_outputs(tmp_path):
+    names = relative_names([str(tmp_path / "x" / "a.xlsx"), str(tmp_path / "y" / "z" / "b.xlsm")])
+    assert [n.as_posix() for n in names.values()] == ["x/a.xlsx", "y/z/b.xlsm"]
+    assert [n.as_posix() for n in relative_names([str(tmp_path / "a.xlsx")]).values()] == ["a.xlsx"]
+    assert is_own_output(tmp_path / "a.bak.xlsx") and is_own_output(tmp_path / "a.BAK.xlsm")
+    assert not is_own_output(tmp_path / "a.xlsx")
+    fake_summary = tmp_path / SUMMARY_NAME
+    filled_workbook(fake_summary)
+    assert not is_own_output(fake_summary)                     # a user's own 汇总.xlsx is a workbook to check
+    from xlcheck.summary import write_summary
+    write_summary([], fake_summary, now=NOW)
+    assert is_own_output(fake_summary)
