@@ -285,6 +285,7 @@ _AWARD_BEFORE = re.compile(r"(?:荣获|获评|获得|授予|评为|被评|入选
 _HEADING = re.compile(r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、.．]|\d{1,2}[、.．](?!\d)|"
                       r"[一二三四五六七八九十]{1,2}是|其[一二三四五六七八九十])\s*$")
 _BOUNDARY = "。；;！!？?\n：:"
+_FUTURE = re.compile(r"将|计划|拟|力争|预计|争取|目标|继续|持续|进一步|要")
 _TALKS_ABOUT_YEAR = re.compile(r"\s*年\s*(?:[，,]|度?\s*(?:各项|部门|我会|我部门|本部门|本会|全会|全年|单位|"
                                r"工作任务|重点工作|整体|预算执行|收支|绩效目标))")
 
@@ -330,6 +331,8 @@ def stray_years(text, eval_year: int) -> list[YearMention]:
             continue
         if _AWARD_AFTER.match(after) or _AWARD_BEFORE.search(before):
             continue
+        if y > eval_year and _FUTURE.search(after[:40].split("。")[0]):
+            continue   # plans for a later year (下一步：2025年将……)
         if not (_TALKS_ABOUT_YEAR.match(after) or clause_start(text, s)):
             continue
         out.append(YearMention(y, s, m.end(), snippet(text, s, 20)))

@@ -39,6 +39,8 @@ def test_stray_year_found(text):
     ("2023 年部门整体支出绩效自评总分为 100 分。", 2023),
     ("争取到由全国工商联和科技部联合主办的 2023 全国工商联民营企业家科技创新战略研讨班在穗举办。", 2023),
     ("其他收入比2021年增加 0.001609 万元。", 2022),
+    ("2024年，我会将继续加强绩效目标管理，提高指标设置的科学性。", 2023),     # a plan for next year
+    ("2022年决算支出 5100.20 万元，本年增长 8.4%。", 2023),                  # a comparison
 ])
 def test_legitimate_other_year_not_flagged(text, year):
     assert stray_years(text, year) == []
