@@ -174,10 +174,12 @@ def template_cmd(department, year, unit_count, from_list, output, checks_dir):
             raise click.UsageError(str(e)) from None
         except XlcheckError as e:
             raise click.ClickException(str(e)) from None
+        for msg in rep.notices:
+            click.echo("提示：" + msg, err=True)
         for msg in rep.problems:
             click.echo(msg, err=True)
         click.echo(f"已生成 {len(rep.written)} 份，保存在 {output}"
-                   + (f"；{len(rep.problems)} 处有误（见上）" if rep.problems else ""))
+                   + (f"；{len(rep.problems)} 处有误，有误的行未生成（见上）" if rep.problems else ""))
         sys.exit(EXIT_OK if rep.ok else EXIT_FAIL)
     if output is None:
         output = Path(copy_name(department, year))

@@ -70,7 +70,10 @@ def header_index() -> dict[str, ListField]:
     idx: dict[str, ListField] = {}
     for f in fields.values():
         idx[normalize_header(f.name)] = f
-        idx[normalize_header(f.label)] = f
+        label = normalize_header(f.label)
+        idx[label] = f
+        if label.endswith("数") and len(label) > 3:
+            idx.setdefault(label[:-1], f)     # 年初预算 for 年初预算数
     for alias, name in ALIASES.items():
         idx.setdefault(normalize_header(alias), fields[name])
     return idx
@@ -264,10 +267,18 @@ class Entry:
 @dataclass
 class DepartmentList:
     entries: list[Entry] = field(default_factory=list)
-    problems: list[tuple[int, str]] = field(default_factory=list)   # (line, Chinese message)
+    problems: list[tuple[int, str]] = field(default_factory=list)   # bad rows: (line, Chinese message)
+    notices: list[tuple[int, str]] = field(default_factory=list)    # columns ignored (not an error)
 
     def messages(self) -> list[str]:
-        return [f"第 {line} 行：{msg}" for line, msg in sorted(self.problems, key=lambda p: p[0])]
+        return _lines(self.problems)
+
+    def notice_messages(self) -> list[str]:
+        return _lines(self.notices)
+
+
+def _lines(items) -> list[str]:
+    return [f"第 {line} 行：{msg}" for line, msg in sorted(items, key=lambda p: p[0])]
 
 
 HEADER_SEARCH_ROWS = 10
@@ -300,14 +311,14 @@ def read_list(path, *, year: int | None = None, defaults: dict | None = None) ->
             continue
         f = idx.get(normalize_header(h))
         if f is None:
-            out.problems.append((head_line, f"无法识别的列“{_show(h)}”，该列已忽略"
-                                            "（可用的列见 xlcheck template --help）"))
+            out.notices.append((head_line, f"无法识别的列“{_show(h)}”，该列已忽略"
+                                           "（可用的列见 xlcheck template --help）"))
             continue
         if f.kind.startswith("f_"):
-            out.problems.append((head_line, f"“{_show(h)}”由模板公式自动计算，不能预填，该列已忽略"))
+            out.notices.append((head_line, f"“{_show(h)}”由模板公式自动计算，不能预填，该列已忽略"))
             continue
         if f.name in seen_fields:
-            out.problems.append((head_line, f"列“{_show(h)}”与第 {seen_fields[f.name] + 1} 列重复，该列已忽略"))
+            out.notices.append((head_line, f"列“{_show(h)}”与第 {seen_fields[f.name] + 1} 列重复，该列已忽略"))
             continue
         seen_fields[f.name] = i
         columns[i] = f
@@ -389,7 +400,8 @@ def make_copy(out, *, department=None, year=None, values: dict | None = None, fr
 @dataclass
 class IssueReport:
     written: list[Path] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)     # Chinese, one line each
+    problems: list[str] = field(default_factory=list)     # bad rows, Chinese, one line each
+    notices: list[str] = field(default_factory=list)      # ignored columns
 
     @property
     def ok(self) -> bool:
@@ -404,7 +416,7 @@ def issue_from_list(list_path, out_dir, *, year: int | None = None, defaults: di
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     fw = framework if isinstance(framework, Framework) else load_framework(framework)
-    rep = IssueReport(problems=dl.messages())
+    rep = IssueReport(problems=dl.messages(), notices=dl.notice_messages())
     if not dl.entries and not dl.problems:
         rep.problems.append("名单中没有任何部门")
     for e in dl.entries:
