@@ -10,12 +10,13 @@ rewritten: a tab 绩效自评 with one large button 校验. Everything else — 
 
 How the button reaches Python (checked below, on every build, by reading the VBA source out of
 vbaProject.bin): the template's macro `RibbonMyAddin.RunMain(control As IRibbonControl)` runs
-`RunPython "import " & <add-in file name without extension> & ";" & <same> & ".main()"`. The add-in
-is named xlcheck.xlam, so the button runs `import xlcheck;xlcheck.main()`, which calls
-`xlcheck.addin.main()` → `validate(xw.Book.caller())` on the active workbook (RunPython passes the
-active workbook's name). The xlwings VBA module reads its settings from `myaddin.conf`
-(PROJECT_NAME = "myaddin" in the template): `xlcheck addin install` writes the Python interpreter
-there.
+`RunPython "import " & m & ";" & m & ".main()"` where m is the add-in's file name up to its last dot.
+`xlcheck addin install` therefore installs addin/xlcheck.xlam into XLSTART as `xlcheck.addin.xlam`,
+and the button runs `import xlcheck.addin;xlcheck.addin.main()` → `validate(xw.Book.caller())` on
+the active workbook (RunPython passes the active workbook's name). Loaded by hand under its built
+name, the add-in would run `import xlcheck;xlcheck.main()` instead. The xlwings VBA module reads its
+settings from `myaddin.conf` (PROJECT_NAME = "myaddin" in the template): `xlcheck addin install`
+writes the Python interpreter there.
 
 Reproducible: same xlwings wheel and same sources give the same bytes (fixed zip timestamps and
 entry order). The xlwings Lite script embeds xlcheck itself (a zip of the package, base64) because

@@ -336,3 +336,26 @@ def test_addin_interpreter_config_keeps_other_settings(tmp_path):
     assert '"INTERPRETER_WIN","C:\\Python311\\python.exe"' in text and "old" not in text
     assert addin.config_file("darwin").parts[-3:] == ("com.microsoft.Excel", "Data", "myaddin.conf")
     assert addin.config_file("win32").parts[-2:] == (".myaddin", "myaddin.conf")
+
+
+def test_addin_install_uses_xlwings_installer_and_module_name(monkeypatch, tmp_path):
+    """On Windows/macOS the add-in goes through xlwings' own installer, under the name that makes
+    the ribbon macro import xlcheck.addin, and the VBA is pointed at this Python."""
+    import sys
+    import xlwings.cli as xwcli
+    seen = []
+
+    def fake_install(args):
+        p = Path(args.file)
+        seen.append((p.name, p.read_bytes()[:2]))
+    monkeypatch.setattr(xwcli, "addin_install", fake_install)
+    monkeypatch.setattr("sys.platform", "win32")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    messages = []
+    assert addin.install_addin(ROOT / "addin" / "xlcheck.xlam", echo=messages.append) == 0
+    assert seen == [("xlcheck.addin.xlam", b"PK")]
+    assert addin.ribbon_command(seen[0][0]) == "import xlcheck.addin;xlcheck.addin.main()"
+    conf = tmp_path / ".myaddin" / "myaddin.conf"
+    assert f'"INTERPRETER_WIN","{sys.executable}"' in conf.read_text(encoding="utf-8")
+    assert any("已安装" in m for m in messages)

@@ -393,7 +393,17 @@ def remote_book(payload: dict):
 # ---------------------------------------------------------------- installing the desktop add-in
 
 ADDIN_FILE = "xlcheck.xlam"
+# The template's ribbon macro runs `import <file name up to its last dot>; <same>.main()`, so the
+# add-in is installed under this name: its button runs `import xlcheck.addin;xlcheck.addin.main()`.
+INSTALLED_NAME = "xlcheck.addin.xlam"
 CONFIG_NAME = "myaddin"   # PROJECT_NAME of the xlwings VBA module in the add-in template
+
+
+def ribbon_command(addin_file_name: str) -> str:
+    """The Python command the template's RibbonMyAddin.RunMain runs for an add-in file name
+    (VBA: Left(ThisWorkbook.Name, InStrRev(ThisWorkbook.Name, ".") - 1))."""
+    module = addin_file_name[:addin_file_name.rfind(".")]
+    return f"import {module};{module}.main()"
 
 
 def addin_file() -> "Path | None":
@@ -435,7 +445,8 @@ def write_interpreter_config(path, interpreter: str, platform: str | None = None
 
 def install_addin(xlam=None, *, echo=print) -> int:
     """`xlcheck addin install`: copy the add-in into Excel's XLSTART folder with xlwings' own
-    installer (as `xlwings addin install --file` does) and point it at this Python. Exit code."""
+    installer (as `xlwings addin install --file` does), named INSTALLED_NAME, and point it at this
+    Python. Returns the exit code."""
     import argparse
     import sys
     from pathlib import Path
@@ -448,15 +459,20 @@ def install_addin(xlam=None, *, echo=print) -> int:
         echo(f"找不到加载项文件 {ADDIN_FILE}。请用 --file 指定（源码目录 addin/{ADDIN_FILE}）。")
         return 2
     try:
+        import shutil
+        import tempfile
         import xlwings.cli as xwcli
-        xwcli.addin_install(argparse.Namespace(file=str(path), dir=None, glob=False))
+        with tempfile.TemporaryDirectory() as tmp:
+            named = Path(tmp) / INSTALLED_NAME      # see INSTALLED_NAME: the name selects the module
+            shutil.copyfile(path, named)
+            xwcli.addin_install(argparse.Namespace(file=str(named), dir=None, glob=False))
         conf = config_file()
         write_interpreter_config(conf, sys.executable)
     except Exception as e:  # Excel missing, XLSTART not writable …
         echo(f"安装失败：{type(e).__name__}: {e}")
         echo("请确认已安装 Microsoft Excel 并至少打开过一次，然后关闭 Excel 再运行本命令。")
         return 1
-    echo(f"已安装“绩效自评”加载项（{path.name}），Python：{sys.executable}")
+    echo(f"已安装“绩效自评”加载项（{INSTALLED_NAME}），Python：{sys.executable}")
     echo(f"设置文件：{conf}")
     echo("请完全退出并重新打开 Excel：功能区出现“绩效自评”选项卡，点击“校验”即可审核当前工作簿。")
     return 0
