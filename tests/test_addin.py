@@ -236,9 +236,13 @@ def test_addin_main_reports_unexpected_error_in_the_sheet(filled, monkeypatch):
     assert rows[0][0] == addin.ERROR_TITLE and "模拟故障" in rows[1][0]
 
 
-def test_addin_text_that_looks_like_a_formula_stays_text():
+def test_addin_text_that_excel_would_convert_stays_text():
     assert addin.cell_value("=") == "'="
     assert addin.cell_value("-12 万元") == "'-12 万元"
+    for text in ("0.00%", "1,288.38", "９６．０３％", "2024-03-01", "3/4", "TRUE"):
+        assert addin.cell_value(text) == "'" + text
+    for text in ("ARI002", "B23", "预算调整率填报为 0.00%", "415.32 平方米", "020-12345678"):
+        assert addin.cell_value(text) == text
     assert addin.cell_value("C5", "'基本信息'!C5") == '=HYPERLINK("#\'基本信息\'!C5","C5")'
     assert addin.cell_value(3) == 3
 

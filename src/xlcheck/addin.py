@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import re
 import traceback
+import unicodedata
 from typing import Any
 
 from .explanations import REVIEW_SHEET
@@ -135,14 +137,31 @@ def _review_sheet(book):
     return sheet
 
 
+_NUMBER_LIKE = re.compile(r"^[-+]?[$¥￥€£]?\s*[-+]?(?=[\d.])[\d,]*\.?\d*(?:[eE][-+]?\d+)?\s*%?$")
+_DATE_LIKE = re.compile(r"^\d{1,4}([-/.])\d{1,2}(?:\1\d{1,4})?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?$|"
+                        r"^\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?$|^\d{4}年\d{1,2}月(?:\d{1,2}日)?$|"
+                        r"^\d{1,2}月\d{1,2}日$|^\d+\s+\d+/\d+$|^\(\d[\d,.]*\)$")
+
+
+def excel_would_convert(text: str) -> bool:
+    """Whether Excel turns this text into something else when it is written as a cell value: a
+    formula (=, +, -, @), a number, percentage, date, time or logical value."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    if not t:
+        return False
+    return (text.startswith(FORMULA_START) or t.startswith(FORMULA_START) or t.upper() in ("TRUE", "FALSE")
+            or bool(_NUMBER_LIKE.match(t)) or bool(_DATE_LIKE.match(t)))
+
+
 def cell_value(value, link: str | None = None):
-    """A layout value as written through xlwings: text that Excel would take for a formula is kept
-    as text (leading apostrophe); a hyperlink becomes a HYPERLINK formula (bulk-writable)."""
+    """A layout value as written through xlwings: text stays text exactly as the file writer
+    stores it (a leading apostrophe where Excel would convert it); a hyperlink becomes a HYPERLINK
+    formula, so that it is part of the one bulk write."""
     if link:
         target = ("#" + link).replace('"', '""')
         text = str(value).replace('"', '""')
         return f'=HYPERLINK("{target}","{text}")'
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and excel_would_convert(value):
         return "'" + value
     return value
 
