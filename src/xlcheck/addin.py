@@ -234,6 +234,17 @@ def format_plan(layout) -> list[tuple[str, Any, tuple[int, int, int, int]]]:
 
 def write_layout(book, layout):
     """Write a review_layout() ReviewSheet into the open book; returns the sheet."""
+    desktop = _engine(book) == "excel"
+    if desktop:
+        _try(setattr, book.app, "screen_updating", False)
+    try:
+        return _write_layout(book, layout)
+    finally:
+        if desktop:
+            _try(setattr, book.app, "screen_updating", True)
+
+
+def _write_layout(book, layout):
     sheet = _review_sheet(book)
     ncols = len(layout.columns)
     grid = layout.grid()

@@ -7,16 +7,18 @@ book open in Excel (desktop COM/AppleScript, xlwings Lite, or xlwings' remote in
 The book is read in bulk, never cell by cell: per sheet one read of the used range's values and,
 where the engine offers it, one of its formulas; the defined names and the tables once each.
 
-What an engine cannot tell is filled in from the template the workbook was made from (the
-template.xlsx that ships with xlcheck), never guessed from the values:
+What an engine cannot tell is taken from the template the workbook was made from (the
+template.xlsx that ships with xlcheck, the same file the checks' interface describes):
 
 * number formats: no engine hands out per-cell number formats in one call, so the defined-name
-  cells and the table columns get the template's format (decimals and percent for the rounding
-  intervals and for showing 96.03% rather than 0.9603);
-* formulas: the remote interface (xlwings Server payloads) carries values only; there, cells that
-  hold a formula in the template (the computed names, the 完成率 column) are taken to still hold
-  it (`formulas_known(book)` tells which case applies). A formula overwritten by a typed constant
-  is therefore only detected where the engine gives formulas: desktop Excel and xlwings Lite.
+  cells and the table-column cells get the template's format (decimals and percent, for the
+  rounding intervals and for showing 96.03% rather than 0.9603);
+* formulas, where the engine gives values only (xlwings' remote interface, i.e. the xlwings Server
+  / Office.js JSON payload): a cell that holds a formula in the template (the computed names, the
+  完成率 column) is taken to hold it still when its value is what that formula computes from the
+  current inputs (xlcheck.calc), since a live formula always shows its own result; a value the
+  formula cannot produce was typed over it. Only a typed constant that happens to equal the
+  formula's result goes unseen there. Desktop Excel and xlwings Lite read the formulas themselves.
 """
 from __future__ import annotations
 
@@ -235,10 +237,8 @@ def _is_formula(f, value) -> bool:
     return isinstance(f, str) and f.startswith("=") and len(f) > 1 and not (isinstance(value, str) and value == f)
 
 
-def _grid(sheet_name: str, r0: int, c0: int, values, formulas, fmt) -> dict[tuple[int, int], Cell]:
+def _grid(sheet_name: str, r0: int, c0: int, values, formulas) -> dict[tuple[int, int], Cell]:
     cells: dict[tuple[int, int], Cell] = {}
-    uniform = fmt if isinstance(fmt, str) and fmt else "General"
-    decimals, percent = format_decimals(uniform)
     for i, row in enumerate(values or ()):
         frow = formulas[i] if formulas is not None and i < len(formulas) else None
         r = r0 + i
@@ -249,12 +249,16 @@ def _grid(sheet_name: str, r0: int, c0: int, values, formulas, fmt) -> dict[tupl
             if v is None and formula is None:
                 continue
             c = c0 + j
-            cells[(r, c)] = Cell(sheet_name, f"{col_letters(c)}{r}", v, formula, uniform, decimals, percent)
+            cells[(r, c)] = Cell(sheet_name, f"{col_letters(c)}{r}", v, formula)
     return cells
 
 
 def _read_sheet(sheet, want_formulas: bool = True):
-    """(first row, first col, values, formulas or None, number format or None) of the used range."""
+    """(first row, first col, values, formulas or None) of the sheet's used range: one read of the
+    values and, where the engine answers synchronously (desktop Excel), one of the formulas.
+
+    Number formats are not read: no engine gives them per cell in one call (a range's format is
+    one value, or None when its cells differ); the template's formats are applied instead."""
     used = sheet.used_range
     r0, c0 = used.row, used.column
     nrows, ncols = used.shape
@@ -265,12 +269,7 @@ def _read_sheet(sheet, want_formulas: bool = True):
             formulas = _matrix(used.formula, nrows, ncols)
         except (NotImplementedError, AttributeError):
             formulas = None
-    fmt = None
-    try:
-        fmt = used.number_format
-    except (NotImplementedError, AttributeError):
-        fmt = None
-    return r0, c0, values, formulas, fmt
+    return r0, c0, values, formulas
 
 
 def _split_name(full: str, sheets: list[str]) -> tuple[str, int | None]:
@@ -303,18 +302,12 @@ def _tables(sheet) -> list[RawTable]:
         if rng is None:
             continue
         ref = rng.address.replace("$", "")
-        try:
-            columns = [c.name for c in t.columns]
-        except Exception:  # older remote clients send no column names: the header cells serve
-            columns = []
+        api = getattr(t.impl, "api", None)
+        # remote payloads carry the column names; desktop Excel would need a call per column, and
+        # the header cells (already read with the values) serve the reader first anyway
+        columns = list(api.get("columns") or []) if isinstance(api, dict) else []
         out.append(RawTable(t.name, sheet.name, ref, columns))
     return out
-
-
-def formulas_known(book) -> bool:
-    """Whether the engine reads formulas synchronously (desktop Excel), so a typed constant over a
-    template formula is seen; False for the remote interface (values only)."""
-    return getattr(getattr(book, "app", None), "engine", None) is not None and book.app.engine.name != "remote"
 
 
 def _assemble(book, sheet_data: dict, tables: list[RawTable], names: list[DefinedName],
@@ -322,8 +315,8 @@ def _assemble(book, sheet_data: dict, tables: list[RawTable], names: list[Define
     sheets = list(sheet_data)
     raw = RawBook(sheets=sheets, names=names, tables=tables,
                   vba=str(book.name).lower().endswith(VBA_SUFFIXES))
-    for name, (r0, c0, values, formulas, fmt) in sheet_data.items():
-        raw.cells[name] = _grid(name, r0, c0, values, formulas, fmt)
+    for name, (r0, c0, values, formulas) in sheet_data.items():
+        raw.cells[name] = _grid(name, r0, c0, values, formulas)
     apply_template_hints(raw, fill_formulas=not formulas_read)
     return raw
 
@@ -335,10 +328,10 @@ def raw_from_book(book) -> RawBook:
     sheet_data, tables = {}, []
     formulas_read = True
     for s in sheets:
-        r0, c0, values, formulas, fmt = _read_sheet(s)
+        r0, c0, values, formulas = _read_sheet(s)
         if formulas is None and values:
             formulas_read = False
-        sheet_data[s.name] = (r0, c0, values, formulas, fmt)
+        sheet_data[s.name] = (r0, c0, values, formulas)
         tables.extend(_tables(s))
     return _assemble(book, sheet_data, tables, _names(book, names_list), formulas_read)
 
@@ -352,7 +345,7 @@ async def raw_from_book_async(book) -> RawBook:
     sheet_data, tables = {}, []
     formulas_read = True
     for s in sheets:
-        r0, c0, values, _none, fmt = _read_sheet(s, want_formulas=False)
+        r0, c0, values, _none = _read_sheet(s, want_formulas=False)
         formulas = None
         if values:
             try:
@@ -362,11 +355,7 @@ async def raw_from_book_async(book) -> RawBook:
                 formulas = None
             if formulas is None:
                 formulas_read = False
-        try:
-            fmt = await s.used_range.get_number_format()
-        except Exception:
-            fmt = None
-        sheet_data[s.name] = (r0, c0, values, formulas, fmt)
+        sheet_data[s.name] = (r0, c0, values, formulas)
         tables.extend(_tables(s))
     return _assemble(book, sheet_data, tables, _names(book, names_list), formulas_read)
 
