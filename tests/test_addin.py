@@ -363,3 +363,23 @@ def test_addin_install_uses_xlwings_installer_and_module_name(monkeypatch, tmp_p
     conf = tmp_path / ".myaddin" / "myaddin.conf"
     assert f'"INTERPRETER_WIN","{sys.executable}"' in conf.read_text(encoding="utf-8")
     assert any("已安装" in m for m in messages)
+
+
+def test_addin_round_trip_keeps_explanation_written_in_excel(filled):
+    """校验 → the officer types a 填报单位说明 into the sheet the add-in wrote → 校验 again."""
+    payload = addin.book_payload(filled)
+    first = _book(payload)
+    addin.validate(first)
+    rows = _review_rows(first)                       # what Excel now shows in 审核结果
+    header = next(i for i, r in enumerate(rows) if r[:len(HEADERS)] == HEADERS)
+    warn = next(i for i, r in enumerate(rows) if i > header and r[1] == "警告")
+    rows[warn][HEADERS.index("填报单位说明")] = NOTE
+    sheet = next(s for s in payload["sheets"] if s["name"] == REVIEW_SHEET)
+    sheet["values"] = [["" if v is None else v for v in r] for r in rows]
+    second = _book(payload)
+    result = addin.validate(second)
+    again = _findings(_review_rows(second))
+    row = next(f for f in again if f["规则"] == rows[warn][2])
+    assert row["填报单位说明"] == NOTE and row["状态"] == "已说明"
+    assert [f["规则"] for f in again] == [r[2] for r in rows[header + 1:] if r[2]]
+    assert sum(f.explained for f in result.findings) == 1

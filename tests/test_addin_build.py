@@ -118,6 +118,12 @@ def test_addin_build_lite_script_validates_with_embedded_xlcheck(built, tmp_path
         import asyncio, os, runpy, sys
         os.environ["XLWINGS_LICENSE_KEY"] = "noncommercial"
         sys.path = [p for p in sys.path if not p.rstrip("/").endswith("src")]
+        import xlwings                       # loaded before the block below, as in Lite
+        class NotInLite:                     # what Lite has not: only requirements.txt + Pyodide
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("openpyxl", "lxml", "click", "python_calamine"):
+                    raise ImportError(name + " is not installed in xlwings Lite")
+        sys.meta_path.insert(0, NotInLite())
         ns = runpy.run_path({str(built / "lite" / "main.py")!r})
         import xlcheck, xlcheck.addin
         assert "xlcheck-" in xlcheck.__file__, xlcheck.__file__
