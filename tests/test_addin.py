@@ -376,6 +376,7 @@ def test_addin_round_trip_keeps_explanation_written_in_excel(filled):
     rows[warn][HEADERS.index("填报单位说明")] = NOTE
     sheet = next(s for s in payload["sheets"] if s["name"] == REVIEW_SHEET)
     sheet["values"] = [["" if v is None else v for v in r] for r in rows]
+    sheet["used_range_address"] = f"A1:K{len(rows)}"
     second = _book(payload)
     result = addin.validate(second)
     again = _findings(_review_rows(second))
