@@ -247,10 +247,12 @@ LITE_SKIP = {"__pycache__"}
 LITE_SKIP_MODULES = {"cli.py", "fill.py", "template.py", "summary.py", "output.py", "report.py"}
 
 
-def bundle_files() -> list[tuple[str, bytes]]:
-    """xlcheck as Lite needs it: the package, its rule set (xlcheck.checks) and the template."""
-    src = REPO / "src" / "xlcheck"
-    checks = REPO / "checks"
+def bundle_files(source: Path = REPO) -> list[tuple[str, bytes]]:
+    """xlcheck as Lite needs it: the package, its rule set (xlcheck.checks) and the template, from
+    the source tree `source` (default: this repository's work tree)."""
+    source = Path(source)
+    src = source / "src" / "xlcheck"
+    checks = source / "checks"
     out = []
     for base, prefix in ((src, "xlcheck"), (checks, "xlcheck/checks")):
         for p in sorted(base.rglob("*")):
@@ -261,7 +263,7 @@ def bundle_files() -> list[tuple[str, bytes]]:
             if base == src and p.name in LITE_SKIP_MODULES:
                 continue
             out.append((f"{prefix}/{p.relative_to(base).as_posix()}", p.read_bytes()))
-    tpl = REPO / "template.xlsx"
+    tpl = source / "template.xlsx"
     if tpl.is_file() and not (src / "template.xlsx").is_file():
         out.append(("xlcheck/template.xlsx", tpl.read_bytes()))
     return out
@@ -325,12 +327,14 @@ async def validate(book: xw.Book):
 
 
 def build_lite_main(files: list[tuple[str, bytes]] | None = None) -> str:
-    sys.path.insert(0, str(REPO / "src"))
-    from xlcheck import __version__
-    data = _zip(files if files is not None else bundle_files(), level=9)
+    files = files if files is not None else bundle_files()
+    init = dict(files).get("xlcheck/__init__.py", b"").decode("utf-8")
+    version = next((ln.split("=")[1].strip().strip("\"'") for ln in init.splitlines()
+                    if ln.startswith("__version__")), "?")
+    data = _zip(files, level=9)
     b64 = base64.b64encode(data).decode("ascii")
     chunks = "\n".join(f'    "{b64[i:i + 100]}"' for i in range(0, len(b64), 100))
-    return LITE_MAIN.format(version=__version__, sha=hashlib.sha256(data).hexdigest(), chunks=chunks)
+    return LITE_MAIN.format(version=version, sha=hashlib.sha256(data).hexdigest(), chunks=chunks)
 
 
 def lite_requirements(xlwings_version: str) -> str:
@@ -346,7 +350,7 @@ def lite_requirements(xlwings_version: str) -> str:
 
 # ---------------------------------------------------------------- main
 
-def build(out: Path) -> dict[str, Path]:
+def build(out: Path, source: Path = REPO) -> dict[str, Path]:
     import xlwings
     out = Path(out)
     (out / "lite").mkdir(parents=True, exist_ok=True)
@@ -364,7 +368,7 @@ def build(out: Path) -> dict[str, Path]:
         f"This add-in is built from the custom add-in template of xlwings {xlwings.__version__}; its VBA\n"
         "project is xlwings' and is distributed under xlwings' BSD 3-clause licence:\n\n"
         + licence_text(), encoding="utf-8")
-    paths["lite_main"].write_text(build_lite_main(), encoding="utf-8")
+    paths["lite_main"].write_text(build_lite_main(bundle_files(source)), encoding="utf-8")
     paths["lite_requirements"].write_text(lite_requirements(vba_version or xlwings.__version__), encoding="utf-8")
     return paths
 
@@ -372,8 +376,11 @@ def build(out: Path) -> dict[str, Path]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: addin/)")
+    ap.add_argument("--source", type=Path, default=REPO,
+                    help="source tree whose src/, checks/ and template.xlsx the Lite script embeds "
+                         "(default: this repository; e.g. a `git archive HEAD` export for a release)")
     args = ap.parse_args(argv)
-    for what, p in build(args.out).items():
+    for what, p in build(args.out, args.source).items():
         print(f"{what:<18} {p}")
     return 0
 
