@@ -314,11 +314,11 @@ _install_xlcheck()
 @script
 async def validate(book: xw.Book):
     """校验：审核本工作簿的算术、分值和说明，结果写入“审核结果”工作表。"""
-    from xlcheck.addin import validate_async
+    from xlcheck.addin import main_async
 
-    result = await validate_async(book)
+    result = await main_async(book)
     if result is None:
-        print("本工作簿不是部门整体支出绩效自评模板，说明已写入“审核结果”表。")
+        print("未能审核，原因已写入“审核结果”表。")
     else:
         c = result.counts
         status = "通过" if result.status == "pass" else "未通过"

@@ -78,15 +78,29 @@ def main():
     import xlwings as xw
     book = xw.Book.caller()
     try:
-        validate(book)
+        return validate(book)
     except Exception as e:  # the officer sees a sentence in the workbook, not a traceback window
-        detail = traceback.format_exc(limit=4).strip().splitlines()
-        write_message(book, ERROR_TITLE, [
-            f"校验时出错：{type(e).__name__}: {e}",
-            "工作簿未作任何其他修改。请保存工作簿后关闭 Excel 重新打开再试；仍然出错时，"
-            "请把本表截图和工作簿发给财政部门的技术支持。",
-            *("技术信息：" + line for line in detail[-3:]),
-        ])
+        report_error(book, e)
+        return None
+
+
+async def main_async(book):
+    """Entry point of the xlwings Lite script (addin/lite/main.py)."""
+    try:
+        return await validate_async(book)
+    except Exception as e:
+        report_error(book, e)
+        return None
+
+
+def report_error(book, e: BaseException) -> None:
+    detail = traceback.format_exc(limit=4).strip().splitlines()
+    write_message(book, ERROR_TITLE, [
+        f"校验时出错：{type(e).__name__}: {e}",
+        "除本表外，工作簿未被修改。请保存工作簿、重新打开后再试；仍然出错时，"
+        "请把本表截图和工作簿发给财政部门的技术支持。",
+        *("技术信息：" + line for line in detail[-3:]),
+    ])
 
 
 def _not_template_lines(book_name: str, sheets: list[str]) -> list[str]:
