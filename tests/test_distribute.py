@@ -332,3 +332,14 @@ def test_rules_catalogue_lists_issuance_rules():
     r = run("rules", "STR020")
     assert r.returncode == 0 and "下发" in r.stdout and "示例" in r.stdout
     assert "STR021" in run("rules").stdout
+
+
+def test_list_lines_count_physical_lines_and_missing_year(tmp_path):
+    lst = tmp_path / "名单.csv"
+    lst.write_text(f'部门名称,被评价年度,内设机构\n{TIANHE},2024,"办公室\n经济联络部"\n{BAIYUN},,\n{HUANGPU},2024,\n',
+                   encoding="utf-8")
+    dl = read_list(lst)
+    assert [(e.line, e.department) for e in dl.entries] == [(2, TIANHE), (5, HUANGPU)]
+    assert dl.entries[0].values == {"org_structure": "办公室\n经济联络部"}
+    assert dl.messages() == ["第 4 行：缺少被评价年度，未生成"]
+    assert [e.year for e in read_list(lst, year=2023).entries] == [2024, 2023, 2024]

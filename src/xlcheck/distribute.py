@@ -347,9 +347,8 @@ def read_list(path, *, year: int | None = None, defaults: dict | None = None) ->
         y = values.pop("eval_year", None)
         if not dept:
             errors.insert(0, "缺少部门名称")
-        if y is None and "eval_year" in seen_fields and not _blank(_cell(rec, seen_fields["eval_year"])):
-            pass   # reported by convert
-        elif y is None:
+        year_given = "eval_year" in seen_fields and not _blank(_cell(rec, seen_fields["eval_year"]))
+        if y is None and not year_given:      # a year that is no year was reported by convert()
             y = year
             if y is None:
                 errors.append("缺少被评价年度")
