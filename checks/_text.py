@@ -280,7 +280,8 @@ _RANGE_BEFORE = re.compile(r"[—–\-~～至到]\s*$")
 _RANGE_AFTER = re.compile(r"\s*年?\s*[—–\-~～至到]\s*(?:(?:19|20)\d{2}|\d{1,2}\s*月)")
 _DATED = re.compile(r"\s*年\s*\d{1,2}\s*月")
 _SINCE = re.compile(r"\s*年\s*(?:以来|以前|之前|起|至今|底|末|同期|上半年|下半年|相比|比|决算|预算)")
-_AWARD_AFTER = re.compile(r"\s*年\s*度?[^。；;！!？?\n，,]{0,30}?(?:奖|荣誉|称号|先进|四好|五好|评选|表彰|百强|强|示范|优秀|标兵|典型|案例)")
+_AWARD_AFTER = re.compile(r"\s*年\s*度[^。；;！!？?\n，,]{0,30}?(?:奖|荣誉|称号|先进|四好|五好|评选|表彰|百强|强|示范|优秀|标兵|典型|案例)")
+_QUOTED_BEFORE = re.compile(r"[“\"《「『][^”\"》」』]{0,20}$")
 _AWARD_BEFORE = re.compile(r"(?:荣获|获评|获得|授予|评为|被评|入选|入围|获|评选|表彰)[^。；;！!？?\n，,]{0,12}$")
 _HEADING = re.compile(r"(?:[（(][一二三四五六七八九十\d]{1,3}[）)]|[一二三四五六七八九十]{1,3}[、.．]|\d{1,2}[、.．](?!\d)|"
                       r"[一二三四五六七八九十]{1,2}是|其[一二三四五六七八九十])\s*$")
@@ -329,7 +330,7 @@ def stray_years(text, eval_year: int) -> list[YearMention]:
             continue
         if _DATED.match(after) or _SINCE.match(after):
             continue
-        if _AWARD_AFTER.match(after) or _AWARD_BEFORE.search(before):
+        if _AWARD_AFTER.match(after) or _AWARD_BEFORE.search(before) or _QUOTED_BEFORE.search(before):
             continue
         if y > eval_year and _FUTURE.search(after[:40].split("。")[0]):
             continue   # plans for a later year (下一步：2025年将……)

@@ -23,6 +23,7 @@ SEEDS = Path("/work/shared/seeds")
     "（二）履职效能分析\n2022年部门整体支出绩效自评总分为 100 分。",
     "一是2022年我会组织培训 5 期。",
     "全会上下团结一致，2022 年各项任务圆满完成。",
+    "2022年我会加强党建工作，组织培训 5 期。",
 ])
 def test_stray_year_found(text):
     found = stray_years(text, 2023)
@@ -41,6 +42,8 @@ def test_stray_year_found(text):
     ("其他收入比2021年增加 0.001609 万元。", 2022),
     ("2024年，我会将继续加强绩效目标管理，提高指标设置的科学性。", 2023),     # a plan for next year
     ("2022年决算支出 5100.20 万元，本年增长 8.4%。", 2023),                  # a comparison
+    ("制定并认真落实《2020 年党风廉政建设工作方案》。", 2021),               # a document's title
+    ("4家入围“2021年广东省百强民营企业”。", 2022),                           # a list's title
 ])
 def test_legitimate_other_year_not_flagged(text, year):
     assert stray_years(text, year) == []
