@@ -346,6 +346,7 @@ NUM = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+")
 _SCOPE_OUT = re.compile(r"项目|上年|去年|同期|上一年|往年")
 _SUBSET = re.compile(r"一般公共预算|政府性基金|国有资本|基本支出|项目支出|其他资金|三公|公用经费|人员经费|专项|财政拨款")
+_CHANGE_BEFORE = re.compile(r"(?:追加|调增|调减|增加|减少|调整|压减|结余|结转)\s*$")
 def _to_number(s: str) -> tuple[float, int]:
     s = s.replace(",", "")
     return float(s), (len(s.split(".")[1]) if "." in s else 0)
@@ -416,6 +417,8 @@ def stated_figures(text) -> list[Stated]:
         kw = m.group("kw")
         if _SCOPE_OUT.search(head) or _SUBSET.search(_clause_before(head, len(head)) + kw):
             continue
+        if _CHANGE_BEFORE.search(head):
+            continue   # 追加预算数 16.50 万元: an adjustment, not the budget
         kind = ("budget_initial" if kw.startswith("年初") else
                 "budget_adjusted" if "预算" in kw else "spend_actual")
         v, d = _to_number(m.group(2))

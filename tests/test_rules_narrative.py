@@ -85,6 +85,7 @@ def test_stated_figures_department_sentence():
     "全年一般公共预算支出执行率为 100%。",
     "基本支出 345.34万元，比上年决算数增加 40.2 万元，增长 13.2%。",
     "指标完成率 100%。",
+    "年中追加预算数 16.50 万元，用于一次性抚恤金。",
     "受疫情形势影响，部分项目计划未能按时开展，导致资金执行率和完成率较低。",
 ])
 def test_stated_figures_not_attributable(text):
