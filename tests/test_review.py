@@ -481,6 +481,44 @@ def test_streamed_archives_copy_raw(tmp_path, zip64):
     assert REVIEW_SHEET in read_workbook(out).sheets
 
 
+def _prefixed(xml: bytes) -> bytes:
+    """The same part with the spreadsheetml namespace bound to a prefix (<x:workbook>, as some
+    .NET generators write it)."""
+    s = xml.decode()
+    s = re.sub(r"<(/?)([A-Za-z]\w*)([\s/>])", lambda m: f"<{m.group(1)}x:{m.group(2)}{m.group(3)}", s)
+    return s.replace('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+                     'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"', 1).encode()
+
+
+def test_prefixed_namespace_package(tmp_path):
+    from fixtures_office import _rewrite
+    src = tmp_path / "p.xlsm"
+    shutil.copy(xlwings_quickstart(), src)
+    with zipfile.ZipFile(src) as z:
+        changes = {n: _prefixed(z.read(n)) for n in ("xl/workbook.xml", "xl/styles.xml")}
+    _rewrite(src, changes)
+    dst = tmp_path / "out.xlsm"
+    write_review(src, dst, result(src, [warn(sheet="Sheet1", cell="A1")]), now=NOW)
+    assert_lossless(src, dst, new_sheet=True)
+    wbx = parts(dst)["xl/workbook.xml"].decode()
+    assert "<x:sheet " in wbx and "<x:definedNames><x:definedName " in wbx and "<sheet " not in wbx
+    assert "<xf " not in parts(dst)["xl/styles.xml"].decode()
+    assert read_workbook(dst).sheets[-1] == REVIEW_SHEET
+
+
+def test_strict_ooxml_refused_untouched(tmp_path):
+    from fixtures_office import _rewrite
+    src = filled_workbook(tmp_path / "s.xlsx")
+    with zipfile.ZipFile(src) as z:
+        wbx = z.read("xl/workbook.xml").replace(b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                                                b"http://purl.oclc.org/ooxml/spreadsheetml/main")
+    _rewrite(src, {"xl/workbook.xml": wbx})
+    before = src.read_bytes()
+    with pytest.raises(WriteError, match="Strict"):
+        write_review(src, src, result(src, [err()]), now=NOW)
+    assert src.read_bytes() == before
+
+
 # ------------------------------------------------------------------------------------------- LibreOffice
 
 @pytest.mark.libreoffice

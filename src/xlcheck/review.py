@@ -809,6 +809,11 @@ class _Package:
         self.wb_rels_part = _rels_path(self.wb_part)
         self.wb_rels = _parse_rels(self.read(self.wb_rels_part), self.wb_part)
         wb_root = fromstring(self.read(self.wb_part))
+        if wb_root.tag != f"{{{NS_MAIN}}}workbook":
+            # Strict OOXML (purl.oclc.org namespaces) or something else: writing transitional parts
+            # into it would corrupt it
+            raise WriteError("工作簿为 Strict Open XML 或无法识别的格式，未写入审核结果；"
+                             "请在 Excel 中另存为“Excel 工作簿(*.xlsx)”后重试")
         self.sheets = []   # (name, sheetId, rId, state)
         sheets_el = wb_root.find(f"{{{NS_MAIN}}}sheets")
         for s in (sheets_el if sheets_el is not None else []):
