@@ -118,6 +118,8 @@ def scan_sheet(xml: str, sheet: str, strings: list[str], formats: list[str],
                     value = ErrorValue(raw)
                 elif t == "d":
                     value = raw
+                elif not raw:
+                    value = None  # an empty <v/> (openpyxl-saved formula with no value)
                 else:
                     try:
                         num = float(raw)
