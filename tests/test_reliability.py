@@ -318,3 +318,133 @@ def test_100000_indicator_rows_bounded(tmp_path):
     assert f["status"] in ("pass", "fail"), f["findings"][:3]
     assert not [x for x in f["findings"] if "运行出错" in x["message"]]
     assert rss < 1500, f"peak memory {rss:.0f} MB"
+
+
+# ---------------------------------------------------------------- write safety (through the public CLI)
+
+def _cli(args):
+    res = CliRunner().invoke(main, [*map(str, args)])
+    assert res.exception is None or isinstance(res.exception, SystemExit), \
+        f"crashed: {res.exception!r}\n{res.output}"
+    assert "Traceback" not in res.output
+    return res
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".~xlcheck") or p.suffix == ".tmp")
+
+
+def test_in_place_leaves_a_backup_and_a_readable_workbook(tmp_path):
+    p = bad.clean_workbook(tmp_path, "区工商联.xlsx")
+    before = p.read_bytes()
+    res = _cli(["--in-place", p])
+    assert res.exit_code == 0, res.output
+    backups = [q for q in tmp_path.iterdir() if q != p and q.suffix == ".xlsx"]
+    assert len(backups) == 1 and backups[0].read_bytes() == before, backups
+    assert p.read_bytes() != before
+    wb = read_workbook(p)
+    assert "审核结果" in wb.sheets
+    again = one_result(p)
+    assert again.status == "pass", [f.message for f in again.findings]
+    assert _leftovers(tmp_path) == []
+
+
+def test_failed_replace_leaves_original_byte_identical(tmp_path, monkeypatch):
+    """The disk fills up at the last step (os.replace onto the original)."""
+    import errno
+    p = bad.clean_workbook(tmp_path, "区工商联.xlsx")
+    before = p.read_bytes()
+    real = os.replace
+
+    def failing(src, dst, *a, **k):
+        if Path(dst).resolve() == p.resolve():
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(src, dst, *a, **k)
+    monkeypatch.setattr(os, "replace", failing)
+    res = _cli(["--in-place", p])
+    assert p.read_bytes() == before
+    assert res.exit_code == 1
+    assert "磁盘空间不足" in res.output
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("exc", [OSError(5, "Input/output error"), RuntimeError("simulated crash"),
+                                 KeyboardInterrupt()], ids=["EIO", "RuntimeError", "Ctrl-C"])
+def test_exception_while_writing_leaves_original_byte_identical(tmp_path, monkeypatch, exc):
+    """Half of the new package is on disk when the write fails (disk error, a bug, Ctrl-C)."""
+    p = bad.clean_workbook(tmp_path, "区工商联.xlsx")
+    before = p.read_bytes()
+
+    def failing(fd):
+        raise exc
+    monkeypatch.setattr(os, "fsync", failing)
+    res = CliRunner().invoke(main, ["--in-place", "--no-backup", str(p)])
+    assert p.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+    if isinstance(exc, OSError):    # an I/O error is one reason and the run goes on
+        assert res.exit_code == 1 and "未能写入" in res.output, res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit), repr(res.exception)
+
+
+def test_failed_copy_to_out_dir_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import errno
+    p = bad.clean_workbook(tmp_path, "区工商联.xlsx")
+    before = p.read_bytes()
+    out = tmp_path / "out"
+    real = os.replace
+
+    def failing(src, dst, *a, **k):
+        if Path(dst).name == p.name:
+            raise OSError(errno.EIO, "I/O error")
+        return real(src, dst, *a, **k)
+    monkeypatch.setattr(os, "replace", failing)
+    res = _cli([p, "--out", out])
+    assert res.exit_code == 1 and "未能写入" in res.output
+    assert p.read_bytes() == before
+    assert not (out / p.name).exists()
+    assert _leftovers(out) == [] and _leftovers(tmp_path) == []
+
+
+def _unprivileged() -> list[str]:
+    """Run as a user who cannot override file permissions (root drops its capabilities)."""
+    if os.geteuid() != 0:
+        return []
+    exe = shutil.which("setpriv")
+    if not exe:
+        pytest.skip("running as root without setpriv: permissions cannot be tested")
+    return [exe, "--inh-caps=-all", "--bounding-set=-all"]
+
+
+def _run_unprivileged(args, cwd):
+    proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "xlcheck.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=120, cwd=cwd)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_read_only_input_in_place_gets_a_reason(tmp_path):
+    p = bad.clean_workbook(tmp_path, "只读.xlsx")
+    before = p.read_bytes()
+    p.chmod(0o444)
+    try:
+        code, out = _run_unprivileged(["--in-place", "--no-backup", p], tmp_path)
+    finally:
+        p.chmod(0o644)
+    assert "Traceback" not in out, out
+    assert code == 1, out
+    assert "只读" in out or "没有写入权限" in out, out
+    assert p.read_bytes() == before
+
+
+def test_read_only_output_folder_gets_a_reason(tmp_path):
+    p = bad.clean_workbook(tmp_path, "区工商联.xlsx")
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        code, text = _run_unprivileged([p, "--out", out], tmp_path)
+    finally:
+        out.chmod(0o755)
+    assert "Traceback" not in text, text
+    assert code == 1, text
+    assert "未能写入" in text and "没有写入权限" in text, text
+    assert list(out.iterdir()) == []
