@@ -41,6 +41,9 @@ def _text(s: str | None) -> str:
         return ""
     if "&" not in s:
         return s
+    if "&#" not in s:  # only the five named entities (formulas: &quot; &lt; &gt;)
+        return (s.replace("&quot;", '"').replace("&apos;", "'").replace("&lt;", "<")
+                .replace("&gt;", ">").replace("&amp;", "&"))
     try:
         return fromstring("<x>" + s + "</x>").text or ""
     except ParseError:

@@ -718,8 +718,10 @@ def finalize_package(data: bytes, cached: dict, *, fixed_core: bool) -> bytes:
         for info in zin.infolist():
             body = zin.read(info.filename)
             sheet = parts.get(info.filename)
-            if sheet in by_sheet:
-                body = _patch_sheet(body, by_sheet[sheet])
+            if sheet is not None:
+                # every sheet goes through lxml: openpyxl writes each CJK character as &#NNNNN;,
+                # re-serialising as UTF-8 makes parts ~3x smaller and faster to read
+                body = _patch_sheet(body, by_sheet.get(sheet, {}))
             elif fixed_core and info.filename == "docProps/core.xml":
                 body = _fix_core(body)
             zi = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
@@ -734,11 +736,11 @@ def _patch_sheet(body: bytes, values: dict[str, object]) -> bytes:
     root = etree.fromstring(body)
     todo = dict(values)
     for c in root.iter(f"{{{_NS_MAIN}}}c"):
+        if not todo:
+            break
         r = c.get("r")
         if r in todo and c.find(f"{{{_NS_MAIN}}}f") is not None:
             _set_cached(c, todo.pop(r))
-            if not todo:
-                break
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
