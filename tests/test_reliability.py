@@ -448,3 +448,46 @@ def test_read_only_output_folder_gets_a_reason(tmp_path):
     assert code == 1, text
     assert "未能写入" in text and "没有写入权限" in text, text
     assert list(out.iterdir()) == []
+
+
+# ---------------------------------------------------------------- a workbook saved by LibreOffice
+
+def _examples_builder():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("xlcheck_examples_build", bad.ROOT / "examples" / "build.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.libreoffice
+def test_workbooks_saved_by_libreoffice_give_the_same_findings(tmp_path, libreoffice):
+    """Open each example (real mistakes of the seeds) and two hostile workbooks in LibreOffice,
+    recalculate, save as .xlsx: the checker reads LibreOffice's package without trouble and finds
+    exactly what it found in the original (LibreOffice rewrites every part and every cached value;
+    only messages about formula cells may quote a different cached value)."""
+    ex = _examples_builder()
+    src = tmp_path / "src"
+    files = [ex.build(n, ex.load(n), src) for n in ("clean-2024", "baiyun-2022", "huangpu-2022", "tianhe-2022",
+                                                     "guangzhou-2023", "huadu-2021")]
+    files += [bad.make_broken_name(src), bad.make_ref_everywhere(src)]
+    saved = libreoffice(files, tmp_path / "lo")
+    for a, b in zip(files, saved):
+        with zipfile.ZipFile(b) as z:     # really LibreOffice's package, not a copy
+            assert "LibreOffice" in z.read("docProps/app.xml").decode("utf-8", "replace")
+        ra, rb = one_result(a), one_result(b)
+        if a.name.startswith("全是REF"):
+            # LibreOffice saves a typed error value as a formula (<f>#REF!</f>): the table rows that
+            # hold nothing else count as blank, so only "no crash, still a failure" is comparable
+            assert rb.status == "fail" and not [f for f in rb.findings if "运行出错" in f.message]
+            continue
+        assert rb.status == ra.status, (a.name, [f.message for f in rb.findings])
+        assert not [f for f in rb.findings if "运行出错" in f.message or f.rule.startswith("FILE")], a.name
+        formula_cells = {(c.sheet, c.address) for grid in read_workbook(a).cells.values()
+                         for c in grid.values() if c.formula is not None}
+
+        def keys(res):
+            return sorted((f.rule, f.severity, f.sheet or "", f.cell or "", f.field or "", f.row or 0,
+                           "" if (f.sheet, f.cell) in formula_cells else f.message) for f in res.findings)
+        assert keys(rb) == keys(ra), a.name
+        assert (rb.department, rb.year, rb.score_total, rb.grade) == (ra.department, ra.year, ra.score_total, ra.grade)
