@@ -17,6 +17,7 @@ template's input colour), so protecting the sheet by hand keeps them editable.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import posixpath
@@ -439,6 +440,7 @@ def review_layout(result, notes: dict | None = None, *, now: datetime | None = N
                        status, counts, conditional, "70AD47" if passed else "C00000")
 
 
+@functools.lru_cache(maxsize=65536)
 def text_width(s: str) -> float:
     """Display width in Excel column units: CJK and full-width characters count 2."""
     w = 0.0

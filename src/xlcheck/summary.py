@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import math
+from copy import copy
 from datetime import datetime
 from pathlib import Path
 
@@ -37,8 +38,26 @@ F_NOTE = Font(name=FONT, size=10, color="595959")
 F_LINK = Font(name=FONT, size=11, color="0563C1", underline="single")
 TOP = Alignment(vertical="top", wrap_text=True)
 TOP_CENTER = Alignment(horizontal="center", vertical="top", wrap_text=True)
-SEV_FILLS = {"error": C_ERROR, "warning": C_WARNING, "info": C_INFO}
+FILLS = {k: PatternFill("solid", fgColor=v) for k, v in
+         {"error": C_ERROR, "warning": C_WARNING, "info": C_INFO, "explained": C_EXPLAINED}.items()}
 LINE = 16.0      # points per wrapped line: CJK fonts (宋体 in Excel, Noto CJK in LibreOffice) run tall
+
+
+class _Looks:
+    """Style each distinct look once, then copy its style array: assigning Font/Border/Fill objects
+    cell by cell costs openpyxl a hash of each object, far too slow for 10,000s of finding rows."""
+
+    def __init__(self):
+        self._cache: dict[tuple, object] = {}
+
+    def apply(self, cell, key: tuple, **attrs) -> None:
+        st = self._cache.get(key)
+        if st is not None:
+            cell._style = copy(st)
+            return
+        for k, v in attrs.items():
+            setattr(cell, k, v)
+        self._cache[key] = copy(cell._style)
 
 
 def _cell_text(v) -> str | None:
@@ -126,20 +145,21 @@ def build_summary(results, *, links: dict[str, str] | None = None, labels: dict[
     ws["A2"].font = F_NOTE
     head = 3
     _header(ws, head, SUMMARY_HEADERS)
+    looks = _Looks()
     for i, res in enumerate(results, head + 1):
         c = res.counts
         label = labels.get(res.path, Path(res.path).name)
         row = [label, res.department, res.year, STATUS_LABELS.get(res.status, res.status), res.score_total,
                res.grade, c["error"], c["warning"], c["info"], top_problems(res)]
+        target = links.get(res.path)
         for col, v in enumerate(row, 1):
             cell = ws.cell(i, col, v)
-            cell.font, cell.border = F_BODY, BORDER
-            cell.alignment = TOP_CENTER if col in (3, 4, 6, 7, 8, 9) else TOP
-        ws.cell(i, 5).number_format = "0.00"
-        target = links.get(res.path)
+            link = col == 1 and bool(target)
+            center = col in (3, 4, 6, 7, 8, 9)
+            looks.apply(cell, ("sum", link, center, col == 5), font=F_LINK if link else F_BODY, border=BORDER,
+                        alignment=TOP_CENTER if center else TOP, number_format="0.00" if col == 5 else "General")
         if target:
             ws.cell(i, 1).hyperlink = Hyperlink(ref=f"A{i}", target=target, tooltip="打开批注副本")
-            ws.cell(i, 1).font = F_LINK
     last = head + max(n, 1)
     widths = _fit_columns(ws, {1: (14, 40), 2: (12, 28), 3: (7, 7), 4: (10, 10), 5: (10, 10), 6: (10, 10),
                                7: (6, 6), 8: (6, 6), 9: (6, 6), 10: (40, 70)}, head + 1)
@@ -210,6 +230,7 @@ def _details(ws, results, links, labels) -> None:
     head = 2
     _header(ws, head, DETAIL_HEADERS)
     r = head
+    looks = _Looks()
     for res in results:
         label = labels.get(res.path, Path(res.path).name)
         target = links.get(res.path)
@@ -219,19 +240,21 @@ def _details(ws, results, links, labels) -> None:
             state = STATE_FIX if f.severity == "error" else (STATE_DONE if explained else STATE_EXPLAIN)
             row = [label, res.department, res.year, i, SEVERITY_LABELS.get(f.severity, f.severity), f.rule,
                    f.sheet, f.cell, f.message, _cell_text(f.value), _cell_text(f.expected), f.explanation, state]
-            fill = PatternFill("solid", fgColor=C_EXPLAINED if explained else SEV_FILLS.get(f.severity, "FFFFFF"))
+            look = "explained" if explained else f.severity
+            fill = FILLS.get(look, FILLS["info"])
+            cell_link = bool(target and f.sheet and f.cell)
             for col, v in enumerate(row, 1):
                 cell = ws.cell(r, col, v)
-                cell.font, cell.border, cell.fill = F_BODY, BORDER, fill
-                cell.alignment = TOP_CENTER if col in (3, 4, 5, 6, 8, 13) else TOP
+                link = bool(target) and col == 1 or cell_link and col == 8
+                center = col in (3, 4, 5, 6, 8, 13)
+                looks.apply(cell, ("det", look, link, center), font=F_LINK if link else F_BODY, border=BORDER,
+                            fill=fill, alignment=TOP_CENTER if center else TOP)
             if target:
                 ws.cell(r, 1).hyperlink = Hyperlink(ref=f"A{r}", target=target)
-                ws.cell(r, 1).font = F_LINK
-                if f.sheet and f.cell:
+                if cell_link:
                     loc = "'" + f.sheet.replace("'", "''") + "'!" + f.cell.replace("$", "")
                     ws.cell(r, 8).hyperlink = Hyperlink(ref=f"H{r}", target=target, location=loc,
                                                         tooltip=f"打开并转到 {f.sheet}!{f.cell}")
-                    ws.cell(r, 8).font = F_LINK
     last = max(r, head + 1)
     widths = _fit_columns(ws, {1: (14, 32), 2: (12, 24), 3: (7, 7), 4: (6, 6), 5: (6, 6), 6: (9, 10),
                                7: (9, 14), 8: (8, 8), 9: (36, 60), 10: (10, 20), 11: (12, 20), 12: (20, 36),
