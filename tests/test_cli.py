@@ -114,6 +114,11 @@ def test_default_run_copies_inputs_untouched_and_reruns_skip_outputs(tmp_path):
     assert "结论" in p.stdout and "共 2 个文件" in p.stdout      # terminal summary table
     again = xlcheck(".", "--format", "json", cwd=d)
     assert len(json_files(again)) == 2                       # its own outputs are not re-checked
+    # … also from elsewhere, with another --out: the folder holding our 汇总.xlsx is recognised
+    other = xlcheck(d, "--no-write", "--format", "json", cwd=tmp_path)
+    assert sorted(Path(f["path"]).name for f in json_files(other)) == ["huadu.xlsx", "tianhe.xlsx"]
+    # … unless the user points at the output folder on purpose
+    assert len(json_files(xlcheck(out, "--no-write", "--format", "json", cwd=tmp_path))) == 2
 
 
 def test_in_place_backup_not_rechecked(tmp_path):

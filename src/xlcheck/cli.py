@@ -64,13 +64,12 @@ def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_d
         raise click.UsageError(f"找不到文件或文件夹：{'、'.join(missing)}")
     _load(checks_dir)
     # the tool's own outputs are never inputs: the --out folder (unless the user points at it or
-    # inside it), backups *.bak.xlsx and our 汇总.xlsx found in folders
+    # inside it), backups *.bak.xlsx, our 汇总.xlsx and folders holding it (earlier runs' --out)
     out_res = out_dir.resolve()
     inside_out = any(p.resolve() == out_res or out_res in p.resolve().parents for p in paths)
     files = find_workbooks(paths, skip_dirs=[] if inside_out else [out_dir])
-    from .output import is_own_output
-    explicit = {p.resolve() for p in paths if p.is_file()}
-    files = [f for f in files if f.resolve() in explicit or not is_own_output(f)]
+    from .output import drop_own_outputs
+    files = drop_own_outputs(files, paths)
     if not files:
         raise click.UsageError("没有找到可审核的工作簿（.xlsx/.xlsm）")
     show_progress = not quiet and fmt == "text" and len(files) > 20 and sys.stderr.isatty()

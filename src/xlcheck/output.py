@@ -50,6 +50,24 @@ def is_own_output(path) -> bool:
     return is_summary(p)
 
 
+def drop_own_outputs(files: list[Path], inputs) -> list[Path]:
+    """Files found in folders minus the tool's own outputs: backups, our 汇总.xlsx, and everything in
+    a folder holding our 汇总.xlsx (an earlier run's --out, whatever its name) — unless the user named
+    that file or that folder (or a folder inside it) on the command line."""
+    inputs = [Path(p).resolve() for p in inputs]
+    explicit = {p for p in inputs if p.is_file()}
+    out_dirs = {f.resolve().parent for f in files if is_summary(f)}
+    out_dirs = {d for d in out_dirs if not any(p == d or d in p.parents for p in inputs)}
+    keep = []
+    for f in files:
+        r = f.resolve()
+        if r in explicit:
+            keep.append(f)
+        elif not is_own_output(f) and not any(d in r.parents for d in out_dirs):
+            keep.append(f)
+    return keep
+
+
 def relative_names(paths: list[str]) -> dict[str, Path]:
     """Each input's path relative to the inputs' common folder (unique, so copies never collide)."""
     resolved = {p: Path(p).resolve() for p in paths}
