@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 from xlcheck.model import Cell
@@ -135,17 +136,37 @@ def number(cell: Cell | None) -> float | None:
     return p.value if p.kind in NUMERIC_KINDS else None
 
 
+@lru_cache(maxsize=16384)
+def _shown(value, decimals, percent) -> Interval:
+    return Interval.shown(value, decimals, percent)
+
+
 def interval(cell: Cell | None) -> Interval | None:
     """Rounding interval of the number a cell holds (shown decimals), also for text-numbers."""
     if cell is None or cell.is_error:
         return None
-    iv = Interval.of_cell(cell)
-    if iv is not None:
-        return iv
-    p = parse_number(cell.value)
+    v = cell.value
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return _shown(v, cell.decimals, cell.percent)
+    p = parse_number(v)
     if p.kind not in NUMERIC_KINDS or p.value is None:
         return None
-    return Interval.shown(p.value, p.decimals, p.percent)
+    return _shown(p.value, p.decimals, p.percent)
+
+
+# ---------------------------------------------------------------- per-workbook memo
+
+_MEMO: list = [None, {}]   # [workbook, its memo]: rules run workbook by workbook
+
+
+def memo(wb, key, fn):
+    """fn() once per workbook, shared by several rules (only the latest workbook is kept)."""
+    if _MEMO[0] is not wb:
+        _MEMO[0], _MEMO[1] = wb, {}
+    m = _MEMO[1]
+    if key not in m:
+        m[key] = fn()
+    return m[key]
 
 
 def typed_percent_decimals(cell: Cell | None) -> int | None:
@@ -176,7 +197,7 @@ def reported(cell: Cell | None) -> Interval | None:
         return None
     d = typed_percent_decimals(cell)
     if d is not None:
-        return Interval.shown(cell.value, d, True)
+        return _shown(cell.value, d, True)
     return interval(cell)
 
 

@@ -17,8 +17,8 @@ from xlcheck import calc
 from xlcheck.rules import rule
 
 from ._shared import (EQ, GE, LE, QUANT_DIRECTIONS, ZERO, Interval, clean_text, direction, fmt_amount,
-                      fmt_number, fmt_rate, interval, is_typed, number, reported, reported_text, where,
-                      interface)
+                      fmt_number, fmt_rate, interface, interval, is_typed, memo, number, reported,
+                      reported_text, where)
 
 ONE = Fraction(1)
 
@@ -244,7 +244,11 @@ def _indicator_rows(wb):
 
 def _classify(wb):
     """Rows whose reported 完成率 matches no candidate: (row, kind, d, tn, an) with kind
-    "capped" (reported 100% while the inputs give more, ≥ or =) or "wrong"."""
+    "capped" (reported 100% while the inputs give more, ≥ or =) or "wrong". Once per workbook."""
+    return memo(wb, "ari.classify", lambda: _classify_rows(wb))
+
+
+def _classify_rows(wb):
     rows = list(_indicator_rows(wb))
     bad = []
     for r, d, rep, cands, tn, an in rows:
@@ -255,11 +259,10 @@ def _classify(wb):
     return bad
 
 
-def _over_100_rows(wb, exclude) -> list[int]:
+def _over_100_rows(wb) -> list[int]:
+    """Rows (any direction) whose reported 完成率 is above 100%."""
     out = []
     for r in wb.tables["indicators"].rows:
-        if r.index == exclude:
-            continue
         rep = reported(r.get("完成率"))
         if rep is not None and rep.lo > ONE:
             out.append(r.index)
@@ -298,12 +301,13 @@ def mixed_convention(wb, ctx):
 
     示例：目标 10 个、实现 12 个的行填报 100%（应为 120%），同表 6 ÷ 4 的行填报 150%、31 ÷ 23 的行填报 135%。
     """
-    for r, kind, d, tn, an in _classify(wb):
-        if kind != "capped":
-            continue
-        others = _over_100_rows(wb, r.index)
+    capped = [x for x in _classify(wb) if x[1] == "capped"]
+    over = memo(wb, "ari.over", lambda: _over_100_rows(wb)) if capped else []
+    over_set = set(over)
+    for r, kind, d, tn, an in capped:
+        others = [i for i in over[:7] if i != r.index]
         if others:
-            rows = "、".join(str(i) for i in others[:5]) + ("等" if len(others) > 5 else "")
+            rows = "、".join(str(i) for i in others[:5]) + ("等" if len(over) - (r.index in over_set) > 5 else "")
             yield ctx.report(r["完成率"], others=rows, **_ind_params(r, d, tn, an))
 
 
@@ -314,8 +318,10 @@ def capped_rate(wb, ctx):
 
     示例：指标方向 ≥、目标值 10、实现值 12，完成率填报 100%，应为 120%。
     """
-    for r, kind, d, tn, an in _classify(wb):
-        if kind == "capped" and not _over_100_rows(wb, r.index):
+    capped = [x for x in _classify(wb) if x[1] == "capped"]
+    over = memo(wb, "ari.over", lambda: _over_100_rows(wb)) if capped else []
+    for r, kind, d, tn, an in capped:
+        if not [i for i in over[:2] if i != r.index]:
             yield ctx.report(r["完成率"], **_ind_params(r, d, tn, an))
 
 

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
+
+import xlcheck
 
 from helpers_rules import build, cell_of, check, crashed, edit, findings, rule_ids, table_cell
 from xlcheck.fill import find_table, table_layout
@@ -234,3 +237,33 @@ def test_every_structure_rule_is_documented():
     for r in checks.rules:
         if r.family == "STR":
             assert r.explanation and r.example, r.id
+
+
+def test_interface_data_matches_the_template():
+    """checks/interface.toml describes template.xlsx: names on their sheets, table headers,
+    formula cells, labels (guards against drift between the template and the rules' data)."""
+    import importlib
+    checks = load_checks()
+    mod = sys.modules[checks.get("STR001").func.__module__]
+    shared = importlib.import_module(mod.__name__.rsplit(".", 1)[0] + "._shared")
+    iface = shared.interface(checks)
+    wb = read_workbook(Path(__file__).resolve().parents[1] / "template.xlsx")
+    assert set(iface.sheets) <= set(wb.sheets)
+    for sheet, pieces in iface.sheets.items():
+        for p in pieces:
+            if p in iface.tables:
+                assert wb.tables[p].sheet == sheet, p
+            else:
+                assert wb.names[p].sheet == sheet, p
+    named = set(iface.names)
+    assert named <= set(wb.names), named - set(wb.names)      # the template may hold more (issued_dept …)
+    for name, spec in iface.tables.items():
+        assert wb.tables[name].headers == list(spec.headers), name
+        for col in spec.numbers + spec.quantities + spec.required:
+            assert col in spec.headers, (name, col)
+    for n in iface.formula_names:
+        assert wb.names[n].formula, n
+    for n in iface.number_names + iface.required:
+        assert n in named, n
+    assert set(iface.labels) >= named
+    assert iface.versions[-1] == xlcheck.TEMPLATE_VERSION == wb.template_version
