@@ -52,7 +52,8 @@ def version_missing(wb, ctx):
     v = wb.template_version
     if v:
         return
-    detail = "，且找不到模板中的任何定义名称和表格，不是用标准模板填报的" if _is_foreign(wb, iface) else ""
+    detail = ("，也找不到模板中的任何定义名称和表格：这不是用标准模板填报的工作簿" if _is_foreign(wb, iface)
+              else "，无法确认是否使用标准模板填报")
     yield ctx.report(_version_cell(wb), value="", expected=_current(), current=_current(), detail=detail,
                      field="template_version", advice=ADVICE)
 
@@ -264,7 +265,7 @@ def formula_overwritten(wb, ctx):
 def rate_formula_overwritten(wb, ctx):
     """绩效指标表中非定性指标（指标方向为 ≥、≤、=）的完成率公式被手工数值覆盖。
 
-    完成率按 SPEC 2.2 的口径由公式计算；只有定性指标才直接填写完成率。
+    完成率按模板口径由公式计算（见“绩效指标”表说明）；只有定性指标才直接填写完成率。
 
     示例：指标方向 ≥、目标值 10、实现值 12 的行，完成率被手工填入 100%，公式应得 120%，
     报“第 7 行完成率应由公式计算，现被手工填入 100.00%，按公式应为 120.00%”。

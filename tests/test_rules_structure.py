@@ -66,7 +66,7 @@ def test_str001_foreign_workbook_reports_once(tmp_path):
     res = check(tmp_path / "foreign.xlsx")
     assert not crashed(res)
     [f] = findings(res, "STR001")
-    assert "不是用标准模板填报的" in f.message
+    assert "不是用标准模板填报的工作簿" in f.message
     assert rule_ids(res, ["STR"]) == {"STR001"}   # no avalanche of missing names and tables
 
 
