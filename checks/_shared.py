@@ -17,6 +17,7 @@ Rule-id coordination with the other families: VAL003–VAL006 report text in num
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -125,9 +126,13 @@ def _build(data: dict) -> Interface:
 # ---------------------------------------------------------------- numbers of cells
 
 def parsed(cell: Cell | None) -> ParsedNumber:
+    """parse_number of the cell's value; non-finite numbers (inf, nan) count as no number."""
     if cell is None or cell.is_error:
         return ParsedNumber("none")
-    return parse_number(cell.value)
+    p = parse_number(cell.value)
+    if p.value is not None and not math.isfinite(p.value):
+        return ParsedNumber("none")
+    return p
 
 
 def number(cell: Cell | None) -> float | None:
@@ -137,8 +142,11 @@ def number(cell: Cell | None) -> float | None:
 
 
 @lru_cache(maxsize=16384)
-def _shown(value, decimals, percent) -> Interval:
-    return Interval.shown(value, decimals, percent)
+def _shown(value, decimals, percent) -> Interval | None:
+    try:
+        return Interval.shown(value, decimals, percent)
+    except (ArithmeticError, ValueError):   # inf, nan: no interval
+        return None
 
 
 def interval(cell: Cell | None) -> Interval | None:
@@ -147,8 +155,8 @@ def interval(cell: Cell | None) -> Interval | None:
         return None
     v = cell.value
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return _shown(v, cell.decimals, cell.percent)
-    p = parse_number(v)
+        return _shown(v, cell.decimals, cell.percent) if math.isfinite(v) else None
+    p = parsed(cell)
     if p.kind not in NUMERIC_KINDS or p.value is None:
         return None
     return _shown(p.value, p.decimals, p.percent)
@@ -181,7 +189,7 @@ def typed_percent_decimals(cell: Cell | None) -> int | None:
     if cell is None or cell.formula is not None or not cell.percent or cell.decimals is None:
         return None
     v = cell.value
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or v == 0:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v == 0 or not math.isfinite(v):
         return None
     own = max(0, value_decimals(v) - 2)
     return own if own < cell.decimals else None
@@ -201,6 +209,16 @@ def reported(cell: Cell | None) -> Interval | None:
     return interval(cell)
 
 
+def text_of(cell: Cell | None) -> str:
+    """cell.text, never failing (a non-finite number shows as Python writes it)."""
+    if cell is None:
+        return ""
+    try:
+        return cell.text.strip()
+    except (ArithmeticError, ValueError):
+        return str(cell.value)
+
+
 def reported_text(cell: Cell | None) -> str:
     """A reported value as the filler wrote it (135% rather than 135.00% for a typed 1.35)."""
     if cell is None:
@@ -208,7 +226,7 @@ def reported_text(cell: Cell | None) -> str:
     d = typed_percent_decimals(cell)
     if d is not None:
         return format_shown(cell.value, d, True)
-    return cell.text.strip()
+    return text_of(cell)
 
 
 def is_typed(cell: Cell | None) -> bool:

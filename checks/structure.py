@@ -14,7 +14,7 @@ from xlcheck.ooxml import col_letters, range_bounds
 from xlcheck.reader import normalize_header
 from xlcheck.rules import rule
 
-from ._shared import QUAL, clean_text, direction, fmt_amount, fmt_rate, interface, reported_text
+from ._shared import QUAL, clean_text, direction, fmt_amount, fmt_rate, interface, reported_text, text_of
 
 ADVICE = "请使用最新模板重新填报"
 
@@ -349,5 +349,5 @@ def outside_tables(wb, ctx):
                 continue
             found.sort(key=lambda x: (x[0], x[1]))
             r, c, cell = found[0]
-            yield ctx.report(cell, value=clean_text(cell.text)[:40], expected="", table=label, side=side,
+            yield ctx.report(cell, value=clean_text(text_of(cell))[:40], expected="", table=label, side=side,
                              count=len(found), first=cell.address)

@@ -7,12 +7,13 @@ the pandera schemas (schemas.py, VAL030–VAL035), many workbooks in one pass.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from xlcheck.rules import rule
 
 from ._shared import (QUANT_DIRECTIONS, clean_text, direction, fmt_number, fmt_parsed, interface, number,
-                      parsed, where)
+                      parsed, text_of, where)
 
 
 @rule("VAL001")
@@ -52,7 +53,9 @@ def eval_year(wb, ctx):
             exp = "四位年份"
         yield ctx.report(cell, value=clean_text(v), expected=exp, problem=problem)
         return
-    if not float(v).is_integer():
+    if not math.isfinite(v):
+        yield ctx.report(cell, value=str(v), expected="四位年份", problem="不是四位整数年份")
+    elif not float(v).is_integer():
         yield ctx.report(cell, value=fmt_number(v), expected=str(round(v)), problem="不是整数年份")
     elif not lo <= v <= hi:
         yield ctx.report(cell, value=str(int(v)), expected=f"{lo}–{hi}", problem=f"不在合理范围 {lo}–{hi} 内")
@@ -191,7 +194,7 @@ def negative_amounts(wb, ctx):
     for cell in cells:
         v = number(cell)
         if v is not None and v < 0:
-            yield ctx.report(cell, value=cell.text, expected="≥ 0", loc=where(cell, iface))
+            yield ctx.report(cell, value=text_of(cell), expected="≥ 0", loc=where(cell, iface))
 
 
 _PHONE_SPLIT = re.compile(r"[/、，,;；]|或")

@@ -214,3 +214,25 @@ def test_every_value_rule_is_documented():
     for r in load_checks().rules:
         if r.family == "VAL":
             assert r.explanation and r.example, r.id
+
+
+NASTY = [float("inf"), float("-inf"), float("nan"), 1.7976931348623157e308, 5e-324, -0.0, 10**30, True,
+         dt.datetime(1900, 3, 1), "1e309", "NaN", "", "\u3000", "#N/A", "９６．０３％", "超过50场", "=", "≥≥"]
+
+
+@pytest.mark.parametrize("value", NASTY, ids=[repr(v) for v in NASTY])
+def test_nasty_values_never_crash_these_families(clean, value):
+    from xlcheck.model import ErrorValue
+    from xlcheck.reader import read_workbook
+    from xlcheck.runner import check_workbooks
+    wb = read_workbook(clean)
+    v = ErrorValue(value) if value == "#N/A" else value
+    for cell in wb.names.values():
+        if cell.field != "template_version":
+            cell.value = v
+    for t in wb.tables.values():
+        for r in t.rows:
+            for c in r.cells.values():
+                c.value = v
+    [res] = check_workbooks([wb], load_checks())
+    assert not [f.message for f in crashed(res) if f.rule.startswith(("STR", "VAL", "ARI"))]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context as DecimalContext, Decimal
 from fractions import Fraction
 from functools import lru_cache
 
@@ -53,8 +53,12 @@ def to_decimal(value) -> Decimal:
 
 
 def round_shown(value: float | int | Fraction, scale: int) -> Decimal:
-    """Round like Excel's display: half away from zero."""
-    return to_decimal(value).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    """Round like Excel's display: half away from zero (exact for any finite value: the
+    precision grows with the number's magnitude, 1.7976931348623157e308 included)."""
+    d = to_decimal(value)
+    prec = (d.adjusted() + scale + 3) if d.is_finite() and d else 0
+    ctx = DecimalContext(prec=prec) if prec > 28 else None
+    return d.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=ctx)
 
 
 def format_shown(value: float | int | Fraction, decimals: int | None, percent: bool = False) -> str:
