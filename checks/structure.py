@@ -106,9 +106,10 @@ def _missing_sheets(wb, iface):
 
 @rule("STR004")
 def missing_sheet(wb, ctx):
-    """模板的工作表被删除或改名。
+    """模板的工作表被删除（或改名后其中的定义名称、表格失效）。
 
     每个缺失的工作表只报一次，并列出随之缺失的定义名称和表格（这些不再单独报告）。
+    工作表改名而其中的定义名称和表格都还能找到时不报告：检查不依赖工作表名称。
 
     示例：“绩效指标”工作表被改名为“指标”，报“缺少工作表“绩效指标”（其中的表格 indicators 也随之缺失）”。
     """
@@ -117,8 +118,10 @@ def missing_sheet(wb, ctx):
         return
     for sheet in _missing_sheets(wb, iface):
         lost = [p for p in iface.sheets[sheet] if p not in wb.names and p not in wb.tables]
+        if not lost:
+            continue   # renamed, everything still found
         items = "、".join(_piece_label(p, iface) for p in lost)
-        detail = f"（其中的{items}也随之缺失）" if lost else ""
+        detail = f"（其中的{items}也随之缺失）"
         yield ctx.report(None, value="", expected=sheet, sheet_name=sheet, detail=detail)
 
 

@@ -267,3 +267,11 @@ def test_interface_data_matches_the_template():
         assert n in named, n
     assert set(iface.labels) >= named
     assert iface.versions[-1] == xlcheck.TEMPLATE_VERSION == wb.template_version
+
+
+def test_str004_renamed_sheet_with_everything_found_is_fine(copy):
+    def rename(wb):
+        wb["绩效指标"].title = "指标"          # the table goes with its sheet
+    p = edit(copy(), rename)
+    assert rule_ids(check(p), ["STR"]) == set()
+    assert read_workbook(p).tables["indicators"].sheet == "指标"
