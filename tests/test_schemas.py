@@ -148,3 +148,34 @@ def test_clean_batch_does_not_import_pandera(tmp_path):
         assert "pandera" not in sys.modules, "pandera imported for a clean batch"
     """)
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_pandera_and_direct_evaluation_agree(batch):
+    from xlcheck.reader import read_workbook
+    from xlcheck.rules import load_checks
+    checks = load_checks()
+    mod = sys.modules[checks.get("VAL030").func.__module__]
+    from importlib import import_module
+    iface = import_module(mod.__name__.rsplit(".", 1)[0] + "._shared").interface(checks)
+    wbs = [read_workbook(p) for p in batch[0]]
+
+    def norm(res):
+        return {rid: sorted((i, r.index, col, str(v)) for i, r, col, v in items) for rid, items in res.items()}
+    via_pandera = norm(mod.validate_batch(wbs, iface, engine="pandera"))
+    direct = norm(mod.validate_batch(wbs, iface, engine="direct"))
+    assert via_pandera == direct
+    assert set(via_pandera) == set(SCHEMA_RULES)
+
+
+def test_single_workbook_with_failures_skips_pandera(tmp_path):
+    p = build(tmp_path / "bad.xlsx", tables={"tasks": rows_of("tasks", r1={"完成状态": "基本完成"})})
+    code = textwrap.dedent(f"""
+        import sys
+        from xlcheck.reader import read_workbook
+        from xlcheck.rules import load_checks
+        from xlcheck.runner import check_workbooks
+        [res] = check_workbooks([read_workbook({str(p)!r})], load_checks())
+        assert [f.rule for f in res.findings if f.rule.startswith("VAL03")] == ["VAL033"]
+        assert "pandera" not in sys.modules
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True)
