@@ -517,6 +517,35 @@ def make_huge_table(d: Path, rows: int = 100_000) -> Path:
     return p
 
 
+def make_unclosed_cells(d: Path, n: int = 20_000) -> Path:
+    """Thousands of `<c>` elements never closed (malformed XML in a 1 MB part): a lazy-regex reader
+    would spend minutes on it (quadratic); the validating parser rejects it at once."""
+    p = d / "单元格标签未闭合.xlsx"
+    src = clean_bytes()
+
+    def edit(s):
+        body = "".join(f'<row r="{r}"><c r="A{r}"><v>1</v></row>' for r in range(100, 100 + n))
+        return s.replace("</sheetData>", body + "</sheetData>")
+    p.write_bytes(rewrite(src, {part_of_sheet(src, "绩效指标"): edit}))
+    return p
+
+
+def make_unclosed_strings(d: Path, n: int = 20_000) -> Path:
+    p = d / "共享字符串未闭合.xlsx"
+    sst = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/'
+           '2006/main">' + "<si><t>x</t>" * n + "</sst>")
+    src = clean_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, b in _parts_of(src).items():
+            z.writestr(name, b)
+        z.writestr("xl/sharedStrings.xml", sst)
+    p.write_bytes(rewrite(buf.getvalue(), {"xl/_rels/workbook.xml.rels": lambda s: s.replace(
+        "</Relationships>", '<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/officeDocument/'
+        '2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')}))
+    return p
+
+
 def make_lock_file(d: Path) -> Path:
     p = d / "~$clean.xlsx"
     p.write_bytes(bytes([4]) + b"user".ljust(53, b" ") + b"\x00" * 111)
@@ -553,6 +582,8 @@ CORPUS = {
     "many_entries": (make_many_entries, {"FILE010"}, "数量异常"),
     "tsv_xls": (make_tsv_xls, {"FILE007"}, "制表符分隔"),
     "xml2003": (make_xml2003, {"FILE002"}, "Excel 2003 XML"),
+    "unclosed_cells": (make_unclosed_cells, {"FILE009"}, "XML 内容格式错误"),
+    "unclosed_strings": (make_unclosed_strings, {"FILE009"}, "XML 内容格式错误"),
 }
 
 # structure problems: engine must not crash; some STR (or VAL) finding with a clear message

@@ -241,11 +241,26 @@ def _check_zip_directory(fh) -> None:
     fh.seek(0)
 
 
+_SELF_C = re.compile(r"<c [^>]*/>")
+_SELF_SI = re.compile(r"<si/>")
+
+
+def _paired(xml: str, open_tag: str, close_tag: str, self_closing: re.Pattern) -> bool:
+    """Every opening tag has its closing tag (counted in linear time). The regex scan assumes it:
+    thousands of unclosed `<c …>` would make its lazy matches quadratic (minutes for a 1 MB part),
+    so a part that fails this goes to the validating parser instead (a clear FILE009)."""
+    opened = xml.count(open_tag)
+    closed = xml.count(close_tag)
+    if opened == closed:
+        return True
+    return opened == closed + sum(1 for _ in self_closing.finditer(xml))
+
+
 def _shared_strings(pkg: Package, path: str | None) -> list[str]:
     if not path or not pkg.has(path):
         return []
     xml = pkg.read(path).decode("utf-8")
-    if not sheetxml.uses_prefixes(xml):
+    if not sheetxml.uses_prefixes(xml) and _paired(xml, "<si>", "</si>", _SELF_SI):
         return sheetxml.shared_strings(xml)
     out: list[str] = []
     t_tag, si_tag, rph_tag = M + "t", M + "si", M + "rPh"
@@ -292,7 +307,7 @@ def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats
     xml = pkg.read(path).decode("utf-8")
     if xml.count("</c>") + pkg.cells_read > MAX_CELLS:   # memory guard before building any Cell
         raise FileKindError(R_TOO_BIG, f"工作簿中填写的单元格超过 {MAX_CELLS:,} 个，数据量异常")
-    if not sheetxml.uses_prefixes(xml) and ' r="' in xml[:20000]:
+    if not sheetxml.uses_prefixes(xml) and ' r="' in xml[:20000] and _paired(xml, "<c ", "</c>", _SELF_C):
         cells = sheetxml.scan_sheet(xml, sheet, strings, formats, _is_date_format, EXCEL_EPOCH)
         pkg.cells_read += len(cells)
         return cells
