@@ -81,6 +81,14 @@ def format_rate(value: float | Fraction | None, decimals: int = 2) -> str:
 
 # ---------------------------------------------------------------- intervals
 
+# Beyond Excel's 15 significant digits a budget figure is no figure: such values (and NaN/inf
+# from hostile files) are not numbers to the checks, so float sums in rules cannot overflow.
+MAX_MAGNITUDE = 1e15
+
+
+def _finite(v) -> bool:
+    return isinstance(v, int) or (v - v == 0 and abs(v) < MAX_MAGNITUDE)
+
 @dataclass(frozen=True, slots=True)
 class Interval:
     lo: Fraction
@@ -106,7 +114,7 @@ class Interval:
     def of_cell(cls, cell) -> "Interval | None":
         """Interval of a numeric cell (None when it holds no number)."""
         v = cell.value
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
             return None
         return cls.shown(v, cell.decimals, cell.percent)
 
@@ -189,6 +197,8 @@ def _parse_text(s: str) -> ParsedNumber:
         after = after[1:].strip()
     decimals = len(digits.split(".")[1]) if "." in digits else 0
     val = float(digits) / (100 if percent else 1)
+    if not _finite(val):
+        return ParsedNumber("none")
     fuzzy = [w for w in FUZZY_MARKERS if w in before or after.startswith(w) or w in after[:3]]
     if fuzzy:
         return ParsedNumber("fuzzy", val, decimals, percent, fuzzy[0])
@@ -205,7 +215,7 @@ def parse_number(value) -> ParsedNumber:
     if isinstance(value, bool) or value is None:
         return ParsedNumber("none")
     if isinstance(value, (int, float)):
-        return ParsedNumber("number", float(value))
+        return ParsedNumber("number", float(value)) if _finite(value) else ParsedNumber("none")
     if isinstance(value, str):
         return _parse_text(value)
     return ParsedNumber("none")

@@ -369,6 +369,8 @@ def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats
             elif raw is not None:
                 try:
                     num = float(raw)
+                    if num - num != 0:  # NaN / inf: no office suite writes them
+                        raise ValueError(raw)
                 except ValueError:
                     value = raw
                 else:

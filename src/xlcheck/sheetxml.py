@@ -126,6 +126,8 @@ def scan_sheet(xml: str, sheet: str, strings: list[str], formats: list[str],
                 else:
                     try:
                         num = float(raw)
+                        if num - num != 0:  # NaN / inf: no office suite writes them
+                            raise ValueError(raw)
                     except ValueError:
                         value = _text(raw)
                     else:
