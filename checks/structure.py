@@ -17,6 +17,8 @@ from xlcheck.rules import rule
 from ._shared import QUAL, clean_text, direction, fmt_amount, fmt_rate, interface, reported_text, text_of
 
 ADVICE = "请使用最新模板重新填报"
+# an older template: say exactly what to do (the data can be copied over, nothing is lost)
+OLD_ADVICE = "请向财政局索取最新模板，把本表数据逐项复制到新模板后重新校验"
 
 
 def _current() -> str:
@@ -73,6 +75,8 @@ def version_unknown(wb, ctx):
         return
     cur = _current()
     kv, kc = _version_key(v), _version_key(cur)
+    if kv is not None and kc is not None and kv < kc:
+        return  # an older version: STR003 says what to do
     if kv is not None and kc is not None and kv > kc:
         advice = f"该版本比本工具支持的最新模板（{cur} 版）更新，请升级 xlcheck 后再审核"
     else:
@@ -87,16 +91,19 @@ def version_old(wb, ctx):
 
     旧版模板的结构、公式或下拉选项可能与当前规则不一致，检查结果不可靠。
 
-    示例：当前模板为 2.0 版，工作簿的模板版本为 1.0，报“使用的是旧版模板 1.0”，请使用最新模板重新填报。
+    任何低于当前版本的版本号都算旧版（不论是否列在 interface.toml 中）。
+
+    示例：当前模板为 2.0 版，工作簿的模板版本为 1.0，报“使用的是旧版模板 1.0”：请向财政局索取最新模板，
+    把本表数据逐项复制到新模板后重新校验。
     """
     iface = interface(ctx)
     v, cur = wb.template_version, _current()
-    if not v or v not in iface.versions or v == cur:
+    if not v or v == cur:
         return
     kv, kc = _version_key(v), _version_key(cur)
-    if kv is not None and kc is not None and kv > kc:
-        return  # a newer known version: the bureau's data knows it, nothing to say
-    yield ctx.report(_version_cell(wb), value=v, expected=cur, current=cur, advice=ADVICE,
+    if kv is None or kc is None or kv >= kc:
+        return  # unreadable or newer versions are STR002's; a newer known version is fine
+    yield ctx.report(_version_cell(wb), value=v, expected=cur, current=cur, advice=OLD_ADVICE,
                      field="template_version")
 
 

@@ -315,7 +315,8 @@ def test_old_template_version_on_an_issued_copy(issued_filled, tmp_path):
     res = check(issued_filled)
     f, = [x for x in res.findings if x.rule in ("STR001", "STR002", "STR003")]
     assert f.severity == "error" and f.field == "template_version" and f.sheet == "填报说明"
-    assert "0.9" in f.message and TEMPLATE_VERSION in f.message and "模板" in f.message
+    assert f.rule == "STR003" and "0.9" in f.message and TEMPLATE_VERSION in f.message
+    assert "请向财政局索取最新模板，把本表数据逐项复制到新模板后重新校验" in f.message
     # a bureau that lists 0.9 as a known older version gets the "older template" finding
     checks = tmp_path / "checks"
     shutil.copytree(default_checks_dir(), checks, ignore=shutil.ignore_patterns("__pycache__"))

@@ -71,9 +71,18 @@ def test_str001_foreign_workbook_reports_once(tmp_path):
 
 
 def test_str002_unknown_version(copy):
-    p = edit(copy(), lambda wb: setattr(cell_of(wb, "template_version"), "value", "0.9-草稿"))
+    p = edit(copy(), lambda wb: setattr(cell_of(wb, "template_version"), "value", "草稿版"))
     [f] = findings(check(p), "STR002")
-    assert "0.9-草稿" in f.message and "请使用最新模板重新填报" in f.message and f.value == "0.9-草稿"
+    assert "草稿版" in f.message and "请使用最新模板重新填报" in f.message and f.value == "草稿版"
+
+
+def test_str003_older_version_not_listed_says_what_to_do(copy):
+    p = edit(copy(), lambda wb: setattr(cell_of(wb, "template_version"), "value", "0.9-草稿"))
+    res = check(p)
+    [f] = findings(res, "STR003")
+    assert not findings(res, "STR002")
+    assert "0.9-草稿" in f.message and "1.0" in f.message
+    assert "请向财政局索取最新模板，把本表数据逐项复制到新模板后重新校验" in f.message
 
 
 def test_str002_newer_version_asks_to_upgrade(copy):
@@ -91,7 +100,7 @@ def test_str003_older_known_version(copy, tmp_path):
     checks = load_checks(d)
     [res] = check_workbooks([read_workbook(p)], checks)
     [f] = findings(res, "STR003")
-    assert "0.9" in f.message and "1.0" in f.message and "请使用最新模板重新填报" in f.message
+    assert "0.9" in f.message and "1.0" in f.message and "请向财政局索取最新模板" in f.message
     assert not findings(res, "STR002")
     [clean_res] = check_workbooks([read_workbook(copy("c.xlsx"))], checks)
     assert not findings(clean_res, "STR003")
