@@ -167,9 +167,16 @@ def _pandera_schema(schema: TableSchema):
         columns[c] = pa.Column(object, checks=checks, nullable=c not in schema.required, coerce=False)
     columns[WB] = pa.Column(int)
     columns[ROW] = pa.Column(int)
-    wide = [pa.Check(lambda df, f=rc.ok: df.apply(lambda s: bool(f(s.to_dict())), axis=1),
-                     name=f"{rc.rule}|{rc.column}") for rc in schema.rows]
+    wide = [pa.Check(lambda df, f=rc.ok: _row_check(df, schema.columns, f), name=f"{rc.rule}|{rc.column}")
+            for rc in schema.rows]
     return pa.DataFrameSchema(columns, checks=wide, strict=False)
+
+
+def _row_check(df, columns, ok):
+    """A cross-column predicate over every row (zip of columns: no per-row pandas Series)."""
+    import pandas as pd
+    cols = [df[c].tolist() for c in columns]
+    return pd.Series([bool(ok(dict(zip(columns, vals)))) for vals in zip(*cols)], index=df.index)
 
 
 def _direct(schema: TableSchema, rows, out: dict) -> None:
