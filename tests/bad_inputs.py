@@ -546,6 +546,30 @@ def make_unclosed_strings(d: Path, n: int = 20_000) -> Path:
     return p
 
 
+EXCEL_MAX_TEXT = 32_767
+LONG_PATTERNS = ["2022年", "1,", "96.03%", "９６．０３％", "总分为95.91分，其中", "1 ", "1000余人次，", "（", "无"]
+
+
+def make_long_texts(d: Path) -> Path:
+    """Every text cell and explanation column at Excel's limit of 32,767 characters, made of the
+    fragments the narrative and explanation rules look for (years, amounts, rates …)."""
+    from xlcheck.fill import fill
+    p = d / "超长文字.xlsx"
+    data = clean_data()
+    texts = [n for n in data["cells"] if n.startswith("text_") or n == "budget_note"]
+
+    def long(i):
+        pat = LONG_PATTERNS[i % len(LONG_PATTERNS)]
+        return (pat * (EXCEL_MAX_TEXT // len(pat) + 1))[:EXCEL_MAX_TEXT]
+    cells = {**data["cells"], **{n: long(i) for i, n in enumerate(texts)}}
+    scores = [dict(r, 扣分原因=long(i), 改进措施=long(i + 1)) for i, r in enumerate(data["scores"])]
+    inds = [dict(r, 偏差原因=long(i), 改进措施=long(i + 2)) for i, r in enumerate(data["indicators"])]
+    tasks = [dict(r, 未完成原因=long(i), 目标完成情况=long(i + 3)) for i, r in enumerate(data["tasks"])]
+    probs = [dict(r, 存在的主要问题=long(i), 改进措施=long(i + 4)) for i, r in enumerate(data.get("problems", []))]
+    fill(p, cells=cells, tables={"scores": scores, "indicators": inds, "tasks": tasks, "problems": probs})
+    return p
+
+
 def make_lock_file(d: Path) -> Path:
     p = d / "~$clean.xlsx"
     p.write_bytes(bytes([4]) + b"user".ljust(53, b" ") + b"\x00" * 111)

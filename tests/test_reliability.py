@@ -307,6 +307,20 @@ def test_circular_formula_no_crash(tmp_path):
     assert not [f for f in res.findings if "运行出错" in f.message]
 
 
+def test_texts_at_excels_limit_bounded(tmp_path):
+    """32,767 characters in every text cell (Excel's limit), made of years, amounts and rates: the
+    text rules must stay linear (a regex over the whole prefix per match is minutes here)."""
+    p = bad.make_long_texts(tmp_path)
+    try:
+        code, out, err, rss = run_cli(["--no-write", "--format", "json", p], timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("checking one workbook with long texts took more than 60 s (the rest of the checks take ~2 s; TXT001 was 97 s)")
+    assert "Traceback" not in err, err
+    f = json.loads(out)["files"][0]
+    assert f["status"] == "fail"
+    assert not [x for x in f["findings"] if "运行出错" in x["message"]]
+
+
 @pytest.mark.slow
 def test_100000_indicator_rows_bounded(tmp_path):
     """100,000 filled rows in the indicators table: checked to the end in bounded time and memory."""
