@@ -31,7 +31,7 @@ from xlcheck.fill import fill
 
 EXAMPLES = int(os.environ.get("XLCHECK_FUZZ_EXAMPLES", "0") or 0)
 FUZZ = settings(
-    max_examples=EXAMPLES or 12, deadline=None, derandomize=not os.environ.get("XLCHECK_FUZZ_RANDOM"),
+    max_examples=EXAMPLES or 30, deadline=None, derandomize=not os.environ.get("XLCHECK_FUZZ_RANDOM"),
     database=None, suppress_health_check=list(HealthCheck), print_blob=True,
     # shrinking re-fills workbooks for minutes: the unshrunk example is reported as it is
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -51,13 +51,26 @@ CRASH_MARK = "运行出错"
 
 # ---------------------------------------------------------------- values of every type
 
-_text_alphabet = st.characters(blacklist_categories=("Cs", "Cc"), min_codepoint=32, max_codepoint=0x9FFF)
+# Known bugs (reported, each pinned by a strict xfail at the end of this file): numbers of 1e15 and
+# more are no number to parse_number while their interval exists (ARI009/ARI010 crash when the
+# 完成率 is wrong); "{" in a problem text crashes EXP012. Until fixed the value space leaves them
+# out so that the fuzz stays sharp for every other bug; XLCHECK_FUZZ_KNOWN_BUGS=1 puts them back.
+KNOWN_BUGS = bool(os.environ.get("XLCHECK_FUZZ_KNOWN_BUGS"))
+BIG = 10**30 if KNOWN_BUGS else 10**14
+
+_text_alphabet = st.characters(blacklist_categories=("Cs", "Cc"), min_codepoint=32, max_codepoint=0x9FFF,
+                               blacklist_characters="" if KNOWN_BUGS else "{}")
 WORDS = ["无", "暂无", "略", "/", "—", "同上", "见上", "完成", "部分完成", "未完成", "≥", "≤", "=", "定性",
          "产出指标", "效益指标", "满意度指标", "数量指标", "质量指标", "社会效益指标", "服务对象满意度指标",
          "1,288.38", "９６．０３％", "415.32 平方米", "1000余人次", "超过50场", "100%", "96.03%", "-5", "1e309",
          "NaN", "nan", "inf", "-inf", "Infinity", "#N/A", "N/A", "", " ", "\u3000", "２０２３", "2022年",
-         "自评总分为95.91分", "2019年度", "0.00%", "=", "==", "TRUE", "是", "否"]
+         "自评总分为95.91分", "2019年度", "0.00%", "=", "==", "TRUE", "是", "否", "{0}", "{value}", "%s", "\\"]
+if not KNOWN_BUGS:
+    WORDS = [w for w in WORDS if "{" not in w]
 ERRORS = ["#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NUM!", "#NAME?", "#NULL!"]
+EDGE_NUMBERS = [0, 0.0, -0.0, 1e-300, -1e-12, 5e-324, 0.005, 0.015, 99.995, 2**53 + 1, -(10**14)]
+if KNOWN_BUGS:
+    EDGE_NUMBERS += [1.7976931348623157e308, 1e30, -1e27, 1e16, 2.5e15]
 
 values = st.one_of(
     st.none(),                                         # leave the cell as it is
@@ -65,11 +78,11 @@ values = st.one_of(
     st.sampled_from(WORDS),
     st.text(_text_alphabet, max_size=40),
     st.text(_text_alphabet, min_size=200, max_size=3000),   # long text
-    st.integers(-10**15, 10**15),
-    st.integers(-10**30, 10**30),                      # beyond float precision
-    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-10**9, 10**9),
+    st.integers(-BIG, BIG),
+    st.floats(min_value=-float(BIG), max_value=float(BIG), allow_nan=False, allow_infinity=False),
     st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(lambda x: round(x, 2)),
-    st.sampled_from([0, 0.0, -0.0, 1e-300, -1e-12, 5e-324, 1.7976931348623157e308, 0.005, 0.015, 99.995]),
+    st.sampled_from(EDGE_NUMBERS),
     st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(9999, 1, 1)),
     st.dates(min_value=date(1900, 3, 1), max_value=date(9999, 1, 1)),
     st.booleans(),
@@ -233,6 +246,12 @@ def test_fuzz_values_and_damage(tmp_path_factory, case, steps):
 
 # ---------------------------------------------------------------- the reader against mutated packages
 
+# non-finite and huge numbers in <v> are the known round_shown bug (see KNOWN_BUGS)
+V_LITERALS = ["", "x", "-0", "1,5", "2958466", "-700000", "1e14", "0.1e1", "+3", ".5", "1E-5"]
+if KNOWN_BUGS:
+    V_LITERALS += ["1e15", "1e308", "NaN", "inf", "1e999", "99999999999999999999"]
+
+
 def _mutate_xml(text: str, rnd: random.Random) -> str:
     for _ in range(rnd.randint(1, 4)):
         i = rnd.randrange(len(text) + 1)
@@ -245,19 +264,18 @@ def _mutate_xml(text: str, rnd: random.Random) -> str:
         elif op == 2:
             text = text[:i] + rnd.choice(['<c r="A1">', "</row>", '<v>', "&amp;", "&#0;", '"', "<", "]]>",
                                           '<c r="ZZZZ99999999"><v>1</v></c>', '<c t="s"><v>999999</v></c>',
-                                          '<f t="shared" si="0"/>', "<v>nan</v>", "<v>1e999</v>",
+                                          '<f t="shared" si="0"/>', "<v>1e14</v>", "<v>-0</v>",
                                           '<c r="B2" s="99999"><v>1</v></c>', "\ud7ff", "💥"]) + text[i:]
         elif op == 3:
             text = re.sub(r'r="[A-Z]+\d+"', lambda m: 'r="%s"' % rnd.choice(["A0", "A-1", "1A", "", "XFE1", "A1048577"]),
                           text, count=rnd.randint(1, 3))
         else:
-            text = re.sub(r"<v>[^<]*</v>", lambda m: "<v>%s</v>" % rnd.choice(
-                ["", "x", "1e308", "-0", "NaN", "inf", "99999999999999999999", "1,5", "2958466", "-700000"]),
-                text, count=rnd.randint(1, 5))
+            text = re.sub(r"<v>[^<]*</v>", lambda m: "<v>%s</v>" % rnd.choice(V_LITERALS),
+                          text, count=rnd.randint(1, 5))
     return text
 
 
-@settings(max_examples=EXAMPLES or 60, deadline=None, derandomize=not os.environ.get("XLCHECK_FUZZ_RANDOM"),
+@settings(max_examples=EXAMPLES or 100, deadline=None, derandomize=not os.environ.get("XLCHECK_FUZZ_RANDOM"),
           database=None, suppress_health_check=list(HealthCheck))
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["xl/workbook.xml", "sheet:基本信息", "sheet:绩效指标",
                                                    "sheet:自评评分", "table:indicators", "table:scores",
@@ -279,7 +297,7 @@ def test_fuzz_reader_mutations(tmp_path_factory, seed, target):
         assert r.findings[0].rule.startswith("FILE") and "无法读取（" not in r.findings[0].message[:6]
 
 
-@settings(max_examples=EXAMPLES or 60, deadline=None, derandomize=not os.environ.get("XLCHECK_FUZZ_RANDOM"),
+@settings(max_examples=EXAMPLES or 100, deadline=None, derandomize=not os.environ.get("XLCHECK_FUZZ_RANDOM"),
           database=None, suppress_health_check=list(HealthCheck))
 @given(st.binary(min_size=0, max_size=600), st.sampled_from([".xlsx", ".xls", ".csv", ".et", ".ods", ".xlsm"]),
        st.sampled_from([b"", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"<html>", b"\xef\xbb\xbf",
@@ -292,3 +310,47 @@ def test_fuzz_arbitrary_bytes(tmp_path_factory, body, suffix, magic):
     assert r.status == "unreadable" and len(r.findings) == 1
     f = r.findings[0]
     assert f.rule.startswith("FILE") and re.search(r"[\u4e00-\u9fff]", f.message), f
+
+
+# ---------------------------------------------------------------- the bugs found, pinned with minimal reproductions
+
+def _crashes(cells=None, tables=None, tmp=None) -> list[str]:
+    p = Path(tmp) / "repro.xlsx"
+    fill(p, cells={**DATA["cells"], **(cells or {})},
+         tables={**{k: DATA[k] for k in bad.TABLE_KEYS}, **(tables or {})})
+    r = runner.check_paths_chunk([str(p)], None)[0]
+    return [f"{f.rule}: {f.message}" for f in r.findings if CRASH_MARK in f.message]
+
+
+def _with(table, i, **vals):
+    rows = [dict(r) for r in DATA[table]]
+    rows[i].update(vals)
+    return rows
+
+
+KNOWN = pytest.mark.xfail(strict=True, reason="known rule/engine bug found by fuzzing (reported); "
+                                              "remove this marker when it is fixed")
+
+
+@KNOWN
+def test_bug_large_float_target_and_wrong_rate(tmp_path):
+    """parse_number(1e16) is 'none' (beyond 15 digits) but interval() of the cell exists, so the row
+    is classified and then ARI009 formats number(cell) = None: TypeError in fmt_number."""
+    assert not _crashes(tables={"indicators": _with("indicators", 0, 年度目标值=1e16, 年度实现值=1e16, 完成率=1.5)},
+                        tmp=tmp_path)
+
+
+def test_bug_huge_amount(tmp_path):
+    """Was: numbers.round_shown(1e30, 2) raised decimal.InvalidOperation (28-digit context) and
+    ARI001–003, EXP001–010, PTS009, TXT002/003 crashed through Cell.text (fixed in 422c4d9)."""
+    assert not _crashes(cells={"budget_initial": 1e30}, tmp=tmp_path)
+
+
+def test_bug_huge_score(tmp_path):
+    assert not _crashes(tables={"scores": _with("scores", 0, 自评得分=1.7976931348623157e308)}, tmp=tmp_path)
+
+
+@KNOWN
+def test_bug_brace_in_problem_text(tmp_path):
+    """EXP012 passes user text inside message=…, which is then str.format-ed: "{" raises ValueError."""
+    assert not _crashes(tables={"problems": [{"序号": 1, "存在的主要问题": "经费{不足", "改进措施": ""}]}, tmp=tmp_path)
