@@ -155,7 +155,8 @@ def interval(cell: Cell | None) -> Interval | None:
         return None
     v = cell.value
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return _shown(v, cell.decimals, cell.percent) if math.isfinite(v) else None
+        # same judgement as number(): NaN, inf and figures beyond 15 digits are no number
+        return _shown(v, cell.decimals, cell.percent) if parse_number(v).kind == "number" else None
     p = parsed(cell)
     if p.kind not in NUMERIC_KINDS or p.value is None:
         return None

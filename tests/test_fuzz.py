@@ -51,26 +51,20 @@ CRASH_MARK = "运行出错"
 
 # ---------------------------------------------------------------- values of every type
 
-# Known bugs (reported, each pinned by a strict xfail at the end of this file): numbers of 1e15 and
-# more are no number to parse_number while their interval exists (ARI009/ARI010 crash when the
-# 完成率 is wrong); "{" in a problem text crashes EXP012. Until fixed the value space leaves them
-# out so that the fuzz stays sharp for every other bug; XLCHECK_FUZZ_KNOWN_BUGS=1 puts them back.
-KNOWN_BUGS = bool(os.environ.get("XLCHECK_FUZZ_KNOWN_BUGS"))
-BIG = 10**30 if KNOWN_BUGS else 10**14
+# Bugs this fuzzing found are pinned by the regression tests at the end of this file (huge and
+# non-finite numbers, "{" in user text); the value space keeps them in.
+BIG = 10**30
 
 _text_alphabet = st.characters(blacklist_categories=("Cs", "Cc"), min_codepoint=32, max_codepoint=0x9FFF,
-                               blacklist_characters="" if KNOWN_BUGS else "{}")
+                               blacklist_characters="")
 WORDS = ["无", "暂无", "略", "/", "—", "同上", "见上", "完成", "部分完成", "未完成", "≥", "≤", "=", "定性",
          "产出指标", "效益指标", "满意度指标", "数量指标", "质量指标", "社会效益指标", "服务对象满意度指标",
          "1,288.38", "９６．０３％", "415.32 平方米", "1000余人次", "超过50场", "100%", "96.03%", "-5", "1e309",
          "NaN", "nan", "inf", "-inf", "Infinity", "#N/A", "N/A", "", " ", "\u3000", "２０２３", "2022年",
          "自评总分为95.91分", "2019年度", "0.00%", "=", "==", "TRUE", "是", "否", "{0}", "{value}", "%s", "\\"]
-if not KNOWN_BUGS:
-    WORDS = [w for w in WORDS if "{" not in w]
 ERRORS = ["#REF!", "#DIV/0!", "#N/A", "#VALUE!", "#NUM!", "#NAME?", "#NULL!"]
-EDGE_NUMBERS = [0, 0.0, -0.0, 1e-300, -1e-12, 5e-324, 0.005, 0.015, 99.995, 2**53 + 1, -(10**14)]
-if KNOWN_BUGS:
-    EDGE_NUMBERS += [1.7976931348623157e308, 1e30, -1e27, 1e16, 2.5e15]
+EDGE_NUMBERS = [0, 0.0, -0.0, 1e-300, -1e-12, 5e-324, 0.005, 0.015, 99.995, 2**53 + 1, -(10**14),
+                1.7976931348623157e308, 1e30, -1e27, 1e16, 2.5e15]
 
 values = st.one_of(
     st.none(),                                         # leave the cell as it is
@@ -246,10 +240,8 @@ def test_fuzz_values_and_damage(tmp_path_factory, case, steps):
 
 # ---------------------------------------------------------------- the reader against mutated packages
 
-# non-finite and huge numbers in <v> are the known round_shown bug (see KNOWN_BUGS)
-V_LITERALS = ["", "x", "-0", "1,5", "2958466", "-700000", "1e14", "0.1e1", "+3", ".5", "1E-5"]
-if KNOWN_BUGS:
-    V_LITERALS += ["1e15", "1e308", "NaN", "inf", "1e999", "99999999999999999999"]
+V_LITERALS = ["", "x", "-0", "1,5", "2958466", "-700000", "1e14", "0.1e1", "+3", ".5", "1E-5",
+              "1e15", "1e308", "NaN", "inf", "1e999", "99999999999999999999"]
 
 
 def _mutate_xml(text: str, rnd: random.Random) -> str:
@@ -328,11 +320,6 @@ def _with(table, i, **vals):
     return rows
 
 
-KNOWN = pytest.mark.xfail(strict=True, reason="known rule/engine bug found by fuzzing (reported); "
-                                              "remove this marker when it is fixed")
-
-
-@KNOWN
 def test_bug_large_float_target_and_wrong_rate(tmp_path):
     """parse_number(1e16) is 'none' (beyond 15 digits) but interval() of the cell exists, so the row
     is classified and then ARI009 formats number(cell) = None: TypeError in fmt_number."""
@@ -350,7 +337,6 @@ def test_bug_huge_score(tmp_path):
     assert not _crashes(tables={"scores": _with("scores", 0, 自评得分=1.7976931348623157e308)}, tmp=tmp_path)
 
 
-@KNOWN
 def test_bug_brace_in_problem_text(tmp_path):
     """EXP012 passes user text inside message=…, which is then str.format-ed: "{" raises ValueError."""
     assert not _crashes(tables={"problems": [{"序号": 1, "存在的主要问题": "经费{不足", "改进措施": ""}]}, tmp=tmp_path)

@@ -122,7 +122,9 @@ class Context:
             value = where.text if where is not None else None
         params.setdefault("value", "" if value is None else value)
         params.setdefault("expected", "" if expected is None else expected)
-        text = (message or self.rule.message).format_map(_SafeDict({k: _fmt(v) for k, v in params.items()}))
+        # a ready message (built by the rule, may quote the user's text with "{") is used as is
+        text = message if message is not None else \
+            self.rule.message.format_map(_SafeDict({k: _fmt(v) for k, v in params.items()}))
         return Finding(
             rule=self.rule.id, severity=severity or self.rule.severity, message=text,
             sheet=sheet if sheet is not None else (where.sheet if where is not None else None),
