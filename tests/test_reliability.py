@@ -307,14 +307,16 @@ def test_circular_formula_no_crash(tmp_path):
     assert not [f for f in res.findings if "运行出错" in f.message]
 
 
+@pytest.mark.xfail(strict=True, reason="known bug (reported to the narrative family): TXT001 stray_years slices and "
+                          "searches the whole prefix per year mention, quadratic (97 s here); remove the marker when fixed")
 def test_texts_at_excels_limit_bounded(tmp_path):
     """32,767 characters in every text cell (Excel's limit), made of years, amounts and rates: the
     text rules must stay linear (a regex over the whole prefix per match is minutes here)."""
     p = bad.make_long_texts(tmp_path)
     try:
-        code, out, err, rss = run_cli(["--no-write", "--format", "json", p], timeout=60)
+        code, out, err, rss = run_cli(["--no-write", "--format", "json", p], timeout=30)
     except subprocess.TimeoutExpired:
-        pytest.fail("checking one workbook with long texts took more than 60 s (the rest of the checks take ~2 s; TXT001 was 97 s)")
+        pytest.fail("checking one workbook with long texts took more than 30 s (all other checks take ~2 s; TXT001 took 97 s)")
     assert "Traceback" not in err, err
     f = json.loads(out)["files"][0]
     assert f["status"] == "fail"
@@ -419,6 +421,22 @@ def test_failed_copy_to_out_dir_leaves_nothing_half_written(tmp_path, monkeypatc
     assert _leftovers(out) == [] and _leftovers(tmp_path) == []
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="undecodable file names exist on Linux file systems")
+@pytest.mark.xfail(strict=True, reason="known bug (reported to output/summary): a file name that is not UTF-8 "
+                          "(GBK names from a Windows zip unpacked on Linux) crashes the summary writer (lxml: "
+                          "surrogates not allowed) and makes the JSON output invalid UTF-8; remove the marker when fixed")
+def test_file_names_that_are_not_utf8(tmp_path):
+    folder = tmp_path / "收件"
+    folder.mkdir()
+    gbk = os.fsdecode(bytes(folder) + b"/" + "区工商联".encode("gbk") + b".xlsx")
+    Path(gbk).write_bytes(bad.clean_bytes())
+    code, out, err, _ = run_cli(["--format", "json", "--out", tmp_path / "out", folder], cwd=tmp_path)
+    assert "Traceback" not in err, err
+    assert code in (0, 1)
+    json.loads(out.encode("utf-8", "surrogateescape").decode("utf-8"))   # valid UTF-8 JSON
+    assert (tmp_path / "out" / "汇总.xlsx").exists()
+
+
 def _unprivileged() -> list[str]:
     """Run as a user who cannot override file permissions (root drops its capabilities)."""
     if os.geteuid() != 0:
@@ -505,3 +523,15 @@ def test_workbooks_saved_by_libreoffice_give_the_same_findings(tmp_path, libreof
                            "" if (f.sheet, f.cell) in formula_cells else f.message) for f in res.findings)
         assert keys(rb) == keys(ra), a.name
         assert (rb.department, rb.year, rb.score_total, rb.grade) == (ra.department, ra.year, ra.score_total, ra.grade)
+
+
+def test_parallel_run_reports_the_same(corpus):
+    """--jobs 2: the same one reason per file, in the same order, from worker processes."""
+    folder = corpus["clean"].parent
+    _, out1, _, _ = run_cli(["--no-write", "--format", "json", "--jobs", "1", folder])
+    code, out2, err, _ = run_cli(["--no-write", "--format", "json", "--jobs", "2", folder])
+    assert code == 1 and "Traceback" not in err, err
+
+    def key(doc):
+        return [(f["path"], f["status"], [x["rule"] for x in f["findings"]]) for f in json.loads(doc)["files"]]
+    assert key(out2) == key(out1)
