@@ -18,20 +18,8 @@ from xlcheck.numbers import Interval, format_shown, parse_number, round_shown, t
 
 ONE = Fraction(1)
 
-# ---------------------------------------------------------------- per-workbook memo
+from ._shared import memo  # noqa: F401  (one per-workbook memo for all families)
 
-_MEMO: list = [None, {}]   # [the workbook, its memo]: rules run workbook by workbook
-
-
-def memo(wb, key, fn):
-    """fn() computed once per workbook: several rules read the same derived data. Only the most
-    recent workbook is remembered, so memory stays flat over a run of many files."""
-    if _MEMO[0] is not wb:
-        _MEMO[0], _MEMO[1] = wb, {}
-    m = _MEMO[1]
-    if key not in m:
-        m[key] = fn()
-    return m[key]
 
 
 _FW_INDEX: dict[int, tuple[object, dict]] = {}

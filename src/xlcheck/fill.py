@@ -273,7 +273,8 @@ def cached_values(wb) -> dict[tuple[str, str], object]:
 def inject_cached_values(path) -> None:
     """Recompute and write the cached values of the template's formula cells into a workbook
     saved by openpyxl (which writes formulas without values). Everything else stays as it is."""
-    from xlcheck.template import finalize_package, write_atomic
+    from xlcheck.atomic import write_atomic
+    from xlcheck.template import finalize_package
     path = Path(path)
     data = path.read_bytes()
     wb = openpyxl.load_workbook(io.BytesIO(data))

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import click
 
-from .review import WriteError, _os_reason, write_atomic, write_review
+from .atomic import write_atomic
+from .review import WriteError, _os_reason, write_review
 from .summary import SUMMARY_NAME, is_summary, write_summary
 
 BACKUP_TAG = ".bak"

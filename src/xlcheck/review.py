@@ -38,9 +38,11 @@ from xml.sax.saxutils import escape
 
 from . import TEMPLATE_VERSION, __version__
 from .errors import XlcheckError
-from .explanations import (COL_CELL, COL_LOCATOR, COL_NOTE, COL_RULE, COL_SHEET, REVIEW_SHEET,
+from .atomic import write_atomic
+from .explanations import (ReviewNote, read_notes, COL_CELL, COL_LOCATOR, COL_NOTE, COL_RULE, COL_SHEET, REVIEW_SHEET,
                            format_locator, parse_locator)
 from .findings import SEVERITY_LABELS
+from .ooxml import col_letters as _col
 
 # ----------------------------------------------------------------------------------------------- layout
 
@@ -192,75 +194,6 @@ class ReviewSheet:
         """(address, location, shown text) of every internal hyperlink."""
         return [(f"{_col(c)}{r}", cell.link, str(cell.value))
                 for r in sorted(self.cells) for c, cell in sorted(self.cells[r].items()) if cell.link]
-
-
-class ReviewNote(str):
-    """An explanation read from the review sheet, remembering the row it was written on."""
-    rule: str
-    level: str | None
-    sheet: str | None
-    cell: str | None
-    field: str | None
-    row: int | None
-    message: str | None
-    value: str | None
-    expected: str | None
-
-    @classmethod
-    def make(cls, text: str, **attrs) -> "ReviewNote":
-        n = cls(text)
-        for k in ("level", "sheet", "cell", "field", "row", "message", "value", "expected"):
-            setattr(n, k, attrs.get(k))
-        n.rule = attrs["rule"]
-        return n
-
-    def keys(self) -> list[tuple]:
-        out = []
-        if self.field:
-            out.append((self.rule, self.field, self.row))
-        if self.sheet and self.cell:
-            out.append((self.rule, self.sheet, self.cell))
-        return out
-
-
-def read_notes(grid: dict[tuple[int, int], Any]) -> dict[tuple, ReviewNote]:
-    """Like `explanations.read_explanations`, from the review sheet's cells, keeping each row's content.
-
-    `grid` is `Workbook.cells[审核结果]` ((row, col) -> Cell or plain value). Keys as in
-    read_explanations: (rule, field, row) from 定位 and (rule, sheet, cell) from the visible columns;
-    both keys of a row map to the same ReviewNote object.
-    """
-    rows: dict[int, dict[int, Any]] = {}
-    for (r, c), cell in grid.items():
-        v = getattr(cell, "value", cell)
-        if v not in (None, ""):
-            rows.setdefault(r, {})[c] = v
-    out: dict[tuple, ReviewNote] = {}
-    cols: dict[str, int] | None = None
-    for r in sorted(rows):
-        vals = rows[r]
-        texts = {str(v).strip(): c for c, v in vals.items() if isinstance(v, str)}
-        if COL_RULE in texts and COL_NOTE in texts:
-            cols = texts
-            continue
-        if cols is None:
-            continue
-
-        def get(header):
-            v = vals.get(cols.get(header, -1))
-            return None if v is None or not str(v).strip() else str(v).strip()
-
-        note, rule = get(COL_NOTE), get(COL_RULE)
-        if not rule or not note:
-            continue
-        fld, row = parse_locator(get(COL_LOCATOR))
-        cell = get(COL_CELL)
-        n = ReviewNote.make(note, rule=rule, level=get("级别"), sheet=get(COL_SHEET),
-                            cell=cell.replace("$", "") if cell else None, field=fld, row=row,
-                            message=get("问题描述"), value=get("填报值"), expected=get("计算值或期望值"))
-        for k in n.keys():
-            out[k] = n
-    return out
 
 
 @dataclass
@@ -502,12 +435,6 @@ def _clean(s: str) -> str:
     return s[:MAX_CELL_TEXT]
 
 
-def _col(n: int) -> str:
-    s = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        s = chr(65 + rem) + s
-    return s
 
 
 # ----------------------------------------------------------------------------------------------- OOXML
@@ -1242,39 +1169,6 @@ def _rebuild_with_zipfile(data, replace, add, drop) -> bytes:
 
 
 # ------------------------------------------------------------------------------------- the file
-
-def write_atomic(dst: Path, data: bytes, *, like: Path | None = None) -> None:
-    """Write `data` to `dst` through a temporary file in the same folder and os.replace."""
-    dst = Path(dst)
-    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=".tmp", dir=str(dst.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        _set_mode(tmp, like if like is not None else (dst if dst.exists() else None))
-        os.replace(tmp, dst)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _set_mode(tmp: str, like: Path | None) -> None:
-    """mkstemp makes 0600 files: give the result the mode of `like`, else the usual umask mode."""
-    try:
-        if like is not None:
-            mode = os.stat(like).st_mode & 0o7777
-        else:
-            umask = os.umask(0o022)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-    except OSError:
-        pass
-
 
 def write_review(src_path, dst_path, result, *, now: datetime | None = None) -> None:
     """Write the review sheet of `result` into a copy of `src_path` at `dst_path` (may be the same

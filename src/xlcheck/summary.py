@@ -15,9 +15,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from . import __version__
+from .atomic import write_atomic
 from .findings import SEVERITY_LABELS
 from .review import (C_ERROR, C_EXPLAINED, C_INFO, C_WARNING, STATE_DONE, STATE_EXPLAIN, STATE_FIX,
-                     text_width, write_atomic)
+                     text_width)
 
 SUMMARY_NAME = "汇总.xlsx"
 SUMMARY_KEYWORD = "xlcheck-summary"      # in docProps/core.xml: marks the file as our own output

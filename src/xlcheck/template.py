@@ -20,6 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from xlcheck import TEMPLATE_VERSION, calc
+from xlcheck.atomic import write_atomic
 from xlcheck.framework import Framework, load_framework
 
 # ---------------------------------------------------------------- sheet names
@@ -646,29 +647,6 @@ def save_workbook(wb, path, *, cached=None, fixed_core=False) -> None:
     wb.save(buf)
     data = finalize_package(buf.getvalue(), cached or {}, fixed_core=fixed_core)
     write_atomic(path, data)
-
-
-def write_atomic(path, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        # mkstemp makes the file private; give it the mode a plain open() would (or the old file's)
-        try:
-            mode = path.stat().st_mode & 0o777
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
