@@ -278,13 +278,17 @@ _TALKS_ABOUT_YEAR = re.compile(r"\s*年\s*(?:[，,]|度?\s*(?:各项|部门|我�
                                r"工作任务|重点工作|整体|预算执行|收支|绩效目标))")
 
 
+_WINDOW = 64
+
+
 def clause_start(text: str, pos: int) -> bool:
     """True when `pos` starts a sentence or clause: start of text, after 。；！？：\\n or a heading."""
-    before = text[:pos].rstrip(" \t\u3000")
+    start = max(0, pos - _WINDOW)     # a window, not the whole prefix: linear in the text
+    before = text[start:pos].rstrip(" \t\u3000")
     m = _HEADING.search(before)
     if m:
         before = before[:m.start()].rstrip(" \t\u3000")
-    return not before or before[-1] in _BOUNDARY
+    return (not before and start == 0) or (bool(before) and before[-1] in _BOUNDARY)
 
 
 @dataclass(frozen=True)
@@ -312,7 +316,8 @@ def stray_years(text, eval_year: int) -> list[YearMention]:
         if y == eval_year:
             continue
         s, e = m.start(1), m.end(1)
-        before, after = text[:s], text[e:]
+        # the patterns look at a few characters around the year: windows keep this linear
+        before, after = text[max(0, s - _WINDOW):s], text[e:e + _WINDOW]
         if _RANGE_BEFORE.search(before) or _RANGE_AFTER.match(after):
             continue
         if _DATED.match(after) or _SINCE.match(after):

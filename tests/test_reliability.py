@@ -307,8 +307,6 @@ def test_circular_formula_no_crash(tmp_path):
     assert not [f for f in res.findings if "运行出错" in f.message]
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (reported to the narrative family): TXT001 stray_years slices and "
-                          "searches the whole prefix per year mention, quadratic (97 s here); remove the marker when fixed")
 def test_texts_at_excels_limit_bounded(tmp_path):
     """32,767 characters in every text cell (Excel's limit), made of years, amounts and rates: the
     text rules must stay linear (a regex over the whole prefix per match is minutes here)."""
@@ -422,9 +420,6 @@ def test_failed_copy_to_out_dir_leaves_nothing_half_written(tmp_path, monkeypatc
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="undecodable file names exist on Linux file systems")
-@pytest.mark.xfail(strict=True, reason="known bug (reported to output/summary): a file name that is not UTF-8 "
-                          "(GBK names from a Windows zip unpacked on Linux) crashes the summary writer (lxml: "
-                          "surrogates not allowed) and makes the JSON output invalid UTF-8; remove the marker when fixed")
 def test_file_names_that_are_not_utf8(tmp_path):
     folder = tmp_path / "收件"
     folder.mkdir()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from .findings import SEVERITY_LABELS
+from .runner import display_path
 
 STATUS_LABELS = {"pass": "通过", "fail": "未通过", "unreadable": "无法读取"}
 _COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}
@@ -45,7 +46,7 @@ def print_text_report(results, *, max_findings: int | None = None, table: bool =
     limit = _details_limit(len(results)) if max_findings is None else max_findings
     for res in results:
         c = res.counts
-        click.secho(f"{STATUS_LABELS[res.status]}  {res.path}", fg=_STATUS_COLORS.get(res.status, "red"), bold=True)
+        click.secho(f"{STATUS_LABELS[res.status]}  {display_path(res.path)}", fg=_STATUS_COLORS.get(res.status, "red"), bold=True)
         meta = "  ".join(str(x) for x in (res.department, res.year) if x)
         if res.score_total is not None:
             meta += f"  自评 {res.score_total:g} 分 {res.grade or ''}"
@@ -79,7 +80,7 @@ def print_summary_table(results) -> None:
     if len(results) > TABLE_ALL_UP_TO:
         rows = [r for r in results if r.status != "pass"]
         hidden = len(results) - len(rows)
-    w_file = min(max([width(names[r.path].as_posix()) for r in rows] + [4]), 36)
+    w_file = min(max([width(display_path(names[r.path].as_posix())) for r in rows] + [4]), 36)
     w_dept = min(max([width(r.department or "") for r in rows] + [4]), 26)
     cols = (("结论", 8, False), ("文件", w_file, False), ("部门", w_dept, False), ("年度", 4, True),
             ("得分", 6, True), ("等级", 4, False), ("错误", 4, True), ("警告", 4, True), ("提示", 4, True))
@@ -88,7 +89,7 @@ def print_summary_table(results) -> None:
     click.echo("-" * width(head))
     for r in rows:
         c = r.counts
-        vals = (STATUS_LABELS[r.status], names[r.path].as_posix(), r.department or "",
+        vals = (STATUS_LABELS[r.status], display_path(names[r.path].as_posix()), r.department or "",
                 str(r.year or ""), f"{r.score_total:.2f}" if r.score_total is not None else "",
                 r.grade or "", str(c["error"]), str(c["warning"]), str(c["info"]))
         cells = [fit(v, w, right=ra) for v, (_, w, ra) in zip(vals, cols)]

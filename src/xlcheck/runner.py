@@ -17,6 +17,22 @@ from .rules import Checks, Context, load_checks
 CHUNK = 32  # files per task: batch rules validate a chunk's tables in one pass
 
 
+def display_path(path: str) -> str:
+    """A path fit to show and to write into JSON/XML: file names from a Windows zip unpacked on Linux
+    arrive as undecodable bytes (surrogates); they are usually GBK, so show them as such."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        raw = os.fsencode(path)
+        for enc in ("gbk", "big5"):
+            try:
+                return raw.decode(enc)
+            except UnicodeDecodeError:
+                pass
+        return raw.decode("utf-8", "replace")
+
+
 @dataclass
 class FileResult:
     path: str
@@ -34,7 +50,7 @@ class FileResult:
 
     def to_json(self) -> dict:
         return {
-            "path": self.path, "status": self.status, "department": self.department,
+            "path": display_path(self.path), "status": self.status, "department": self.department,
             "year": self.year, "template_version": self.template_version,
             "score_total": self.score_total, "grade": self.grade, "counts": self.counts,
             "findings": [f.to_json() for f in self.findings],

@@ -17,6 +17,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from . import __version__
 from .atomic import write_atomic
 from .findings import SEVERITY_LABELS
+from .runner import display_path
 from .review import (C_ERROR, C_EXPLAINED, C_INFO, C_WARNING, STATE_DONE, STATE_EXPLAIN, STATE_FIX,
                      text_width)
 
@@ -149,10 +150,11 @@ def build_summary(results, *, links: dict[str, str] | None = None, labels: dict[
     looks = _Looks()
     for i, res in enumerate(results, head + 1):
         c = res.counts
-        label = labels.get(res.path, Path(res.path).name)
+        label = display_path(labels.get(res.path, Path(res.path).name))
         row = [label, res.department, res.year, STATUS_LABELS.get(res.status, res.status), res.score_total,
                res.grade, c["error"], c["warning"], c["info"], top_problems(res)]
         target = links.get(res.path)
+        target = display_path(target) if target else target
         for col, v in enumerate(row, 1):
             cell = ws.cell(i, col, v)
             link = col == 1 and bool(target)
@@ -233,8 +235,9 @@ def _details(ws, results, links, labels) -> None:
     r = head
     looks = _Looks()
     for res in results:
-        label = labels.get(res.path, Path(res.path).name)
+        label = display_path(labels.get(res.path, Path(res.path).name))
         target = links.get(res.path)
+        target = display_path(target) if target else target
         for i, f in enumerate(res.findings, 1):
             r += 1
             explained = f.explained and f.severity != "error"
