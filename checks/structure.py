@@ -361,3 +361,29 @@ def outside_tables(wb, ctx):
             r, c, cell = found[0]
             yield ctx.report(cell, value=clean_text(text_of(cell))[:40], expected="", table=label, side=side,
                              count=len(found), first=cell.address)
+
+
+def _formula_key(text: str) -> str:
+    """A formula compared as Excel means it: no "=", no blanks, upper case, no future-function prefix."""
+    s = re.sub(r"\s+", "", text or "").lstrip("=").upper()
+    return s.replace("_XLFN.", "").replace("_XLUDF.", "")
+
+
+@rule("STR012")
+def formula_changed(wb, ctx):
+    """自动计算的单元格仍是公式，但公式被改成了与模板不同的内容。
+
+    只检查模板中固定的单元格公式（调整后预算数、预算完成率、预算调整率、比上年增减率、项目资金占比）。
+    改过的公式可能算错，甚至引用自身形成循环引用；检查工具自行重算，不受影响，但工作簿里显示的数会错。
+
+    示例：调整后预算数的公式被改为 =budget_adjusted+budget_adjustment（引用自身），
+    报“调整后预算数的公式与模板不同”，请从最新模板复制该单元格以恢复公式。
+    """
+    iface = interface(ctx)
+    for name, template_formula in calc.EXCEL.items():
+        cell = wb.names.get(name)
+        if cell is None or not cell.formula or cell.formula == "(shared)":
+            continue
+        if _formula_key(cell.formula) != _formula_key(template_formula):
+            yield ctx.report(cell, value="=" + cell.formula, expected=template_formula,
+                             what=f"“{iface.label(name)}”")

@@ -218,6 +218,20 @@ def test_str010_formula_cleared(copy):
     assert any("预算完成率" in f.message for f in fs)
 
 
+def test_str012_formula_changed(copy):
+    def change(wb):
+        cell_of(wb, "budget_adjusted").value = "=budget_adjusted+budget_adjustment"   # circular
+        cell_of(wb, "budget_adjust_rate").value = "=IF(AND(ISNUMBER(budget_adjustment), ISNUMBER(budget_initial)),IF(budget_initial=0,\"\",budget_adjustment/budget_initial),\"\")"
+    res = check(edit(copy(), change))
+    [f] = findings(res, "STR012")   # the second one differs only in blanks: the same formula
+    assert f.field == "budget_adjusted" and "=budget_adjusted+budget_adjustment" in f.message
+    assert "调整后预算数" in f.message
+
+
+def test_str012_silent_on_the_template_formulas(copy):
+    assert not findings(check(copy()), "STR012")
+
+
 # ---------------------------------------------------------------- outside tables
 
 def test_str011_data_below_and_right_of_table(copy):
