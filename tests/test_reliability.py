@@ -173,15 +173,25 @@ def test_directory_given_as_file_and_vanished_file(tmp_path):
     assert "不存在" in res[1].findings[0].message
 
 
-def test_unreadable_permissions(tmp_path):
-    p = bad.clean_workbook(tmp_path, "无权限.xlsx")
+@pytest.mark.parametrize("explicit", [
+    False,
+    pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
+        "known bug (reported to cli): click.Path(readable=True) by default turns an explicit unreadable "
+        "file into a usage error (exit 2) that stops the whole run; remove the marker when fixed"))),
+], ids=["in-folder", "explicit"])
+def test_unreadable_permissions(tmp_path, explicit):
+    folder = tmp_path / "收件"
+    folder.mkdir()
+    bad.clean_workbook(folder, "可读.xlsx")
+    p = bad.clean_workbook(folder, "无权限.xlsx")
     p.chmod(0)
     try:
-        code, out = _run_unprivileged(["--no-write", p], tmp_path)
+        code, out = _run_unprivileged(["--no-write", *([p, folder / "可读.xlsx"] if explicit else [folder])], tmp_path)
     finally:
         p.chmod(0o644)
     assert code == 1 and "Traceback" not in out, out
     assert "FILE001" in out and "没有读取权限" in out, out
+    assert "通过  " in out or "通过 1" in out, out      # the readable one was still checked
 
 
 def test_fifo_is_not_opened(tmp_path):
