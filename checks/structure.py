@@ -341,18 +341,21 @@ def outside_tables(wb, ctx):
     for t, r0, c0, r1, c1 in table_boxes:
         grid = wb.cells.get(t.sheet, {})
         below, right = [], []
+        others = [(orr0, oc0, orr1, oc1) for o, orr0, oc0, orr1, oc1 in table_boxes if o.sheet == t.sheet]
         for (r, c), cell in grid.items():
+            if r > r1:              # position first: most cells are inside the table or above it
+                side = below
+            elif r0 <= r <= r1 and c > c1:
+                side = right
+            else:
+                continue
             if cell.blank and cell.formula is None:
                 continue
             if (t.sheet, r) in named_rows:
                 continue  # labels and hints beside the named cells (自评总分, 评价等级)
-            if any(o.sheet == t.sheet and orr0 <= r <= orr1 and oc0 <= c <= oc1
-                   for o, orr0, oc0, orr1, oc1 in table_boxes):
+            if any(orr0 <= r <= orr1 and oc0 <= c <= oc1 for orr0, oc0, orr1, oc1 in others):
                 continue
-            if r > r1:
-                below.append((r, c, cell))
-            elif r0 <= r <= r1 and c > c1:
-                right.append((r, c, cell))
+            side.append((r, c, cell))
         label = iface.tables[t.name].label if t.name in iface.tables else t.name
         for side, found in (("下方", below), ("右侧", right)):
             if not found:
