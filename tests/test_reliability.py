@@ -175,9 +175,7 @@ def test_directory_given_as_file_and_vanished_file(tmp_path):
 
 @pytest.mark.parametrize("explicit", [
     False,
-    pytest.param(True, marks=pytest.mark.xfail(strict=True, reason=(
-        "known bug (reported to cli): click.Path(readable=True) by default turns an explicit unreadable "
-        "file into a usage error (exit 2) that stops the whole run; remove the marker when fixed"))),
+    True,
 ], ids=["in-folder", "explicit"])
 def test_unreadable_permissions(tmp_path, explicit):
     folder = tmp_path / "收件"

@@ -43,7 +43,8 @@ def _load(checks_dir):
 
 
 @main.command("check")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+# readable=False: an unreadable file is a FILE finding for that file, not the end of the run
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("xlcheck-out"),
               show_default=True, help="批注副本与汇总表的输出目录")
 @click.option("--no-write", is_flag=True, help="只报告，不写任何文件")

@@ -70,6 +70,7 @@ class Rule:
     title: str
     message: str
     module: str
+    text_doc: str = ""   # engine rules (no function) are documented in their toml: explanation + example
 
     @property
     def family(self) -> str:
@@ -78,7 +79,7 @@ class Rule:
     @property
     def doc(self) -> str:
         import inspect
-        return inspect.getdoc(self.func) or ""
+        return self.text_doc or inspect.getdoc(self.func) or ""
 
     @property
     def explanation(self) -> str:
@@ -223,7 +224,11 @@ def load_checks(directory: str | Path | None = None) -> Checks:
     for rid, t in texts.items():
         if rid not in seen and rid.startswith("FILE"):
             _validate_text(rid, t, where[rid])
-            checks.rules.append(Rule(rid, _no_func, (), "engine", t["severity"], t["title"], t["message"], "engine"))
+            doc = str(t.get("explanation", "")).strip()
+            if t.get("example"):
+                doc += "\n\n示例：" + str(t["example"]).strip()
+            checks.rules.append(Rule(rid, _no_func, (), "engine", t["severity"], t["title"], t["message"],
+                                     "engine", doc))
     order = list(FAMILIES)
     checks.rules.sort(key=lambda r: (order.index(r.family) if r.family in order else 99, r.id))
     _loaded[d] = checks
