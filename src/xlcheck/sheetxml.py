@@ -107,8 +107,11 @@ def scan_sheet(xml: str, sheet: str, strings: list[str], formats: list[str],
         if t == "inlineStr":
             value = "".join(_text(x) for x in _T.findall(body))
         else:
-            vm = _V.search(body)
-            raw = vm.group(1) if vm is not None else None
+            if formula is None and body[:3] == "<v>" and body[-4:] == "</v>" and body.count("<") == 2:
+                raw = body[3:-4]          # the common shape <v>…</v>: no search needed
+            else:
+                vm = _V.search(body)
+                raw = vm.group(1) if vm is not None else None
             if raw is not None:
                 if t == "s":
                     i = int(raw)
