@@ -253,7 +253,7 @@ def _paired(xml: str, open_tag: str, close_tag: str, self_closing: re.Pattern) -
     closed = xml.count(close_tag)
     if opened == closed:
         return True
-    return opened == closed + sum(1 for _ in self_closing.finditer(xml))
+    return opened == closed + len(self_closing.findall(xml))
 
 
 def _shared_strings(pkg: Package, path: str | None) -> list[str]:

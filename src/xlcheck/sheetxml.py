@@ -20,6 +20,12 @@ from .numbers import format_decimals
 _CELL_ORDERED = re.compile(
     r'<c(?=[ >])(?: r="([A-Z]{1,3})(\d+)")?(?: s="(\d+)")?(?: t="(\w+)")?([^>]*?)(?<!/)>(.*?)</c>', re.S)
 _ATTR = re.compile(r'\b(r|s|t)="([^"]*)"')
+# the shapes Excel, WPS, LibreOffice and openpyxl write for nearly every cell, matched whole by
+# findall (tuples built in C): <c r s t>[<f>…</f>][<v>…</v>][<is><t>…</t></is>]</c>
+_SIMPLE = re.compile(
+    r'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?>'
+    r'(?:<f>([^<]+)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>')
+_OPEN_CELLS = re.compile(r"<c(?=[ >])[^>]*?(?<!/)>")
 _F = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _V = re.compile(r"<v>(.*?)</v>", re.S)
 _T = re.compile(r"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
@@ -78,6 +84,68 @@ def _col(letters: str) -> int:
 
 def scan_sheet(xml: str, sheet: str, strings: list[str], formats: list[str],
                is_date, epoch) -> dict[tuple[int, int], Cell]:
+    simple = _SIMPLE.findall(xml)
+    # every non-empty cell has the simple shape (checked by count): take the fast path
+    if len(simple) == len(_OPEN_CELLS.findall(xml)):
+        return _scan_simple(simple, sheet, strings, formats, is_date, epoch)
+    return _scan_general(xml, sheet, strings, formats, is_date, epoch)
+
+
+def _number(raw: str, info, epoch):
+    try:
+        num = float(raw)
+        if num - num != 0:  # NaN / inf: no office suite writes them
+            raise ValueError(raw)
+    except ValueError:
+        return _text(raw)
+    if info[3]:
+        try:
+            return epoch + timedelta(days=num)
+        except OverflowError:
+            return num
+    if num.is_integer() and "." not in raw and "E" not in raw and "e" not in raw:
+        return int(num)
+    return num
+
+
+def _scan_simple(simple, sheet, strings, formats, is_date, epoch) -> dict[tuple[int, int], Cell]:
+    cells: dict[tuple[int, int], Cell] = {}
+    fmt_info: dict[str, tuple[str, int | None, bool, bool]] = {}
+    nstrings = len(strings)
+    for letters, rownum, s, t, f, raw, inline in simple:
+        info = fmt_info.get(s)
+        if info is None:
+            i = int(s) if s else 0
+            fmt = formats[i] if i < len(formats) else "General"
+            dec, pct = format_decimals(fmt)
+            info = fmt_info[s] = (fmt, dec, pct, is_date(fmt))
+        if t == "s":
+            i = int(raw) if raw else -1
+            value = strings[i] if 0 <= i < nstrings else None
+        elif t == "inlineStr":
+            value = _text(inline)
+        elif not raw:
+            value = None  # no <v>, or an empty one (a formula saved without its value)
+        elif t == "str":
+            value = _text(raw)
+        elif t == "b":
+            value = raw == "1"
+        elif t == "e":
+            value = ErrorValue(raw)
+        elif t == "d":
+            value = raw
+        else:
+            value = _number(raw, info, epoch)
+        formula = _text(f) if f else None
+        if formula is None and (value is None or value == ""):
+            continue
+        cells[(int(rownum), _col(letters))] = Cell(sheet, letters + rownum, value, formula,
+                                                   info[0], info[1], info[2])
+    return cells
+
+
+def _scan_general(xml: str, sheet: str, strings: list[str], formats: list[str],
+                  is_date, epoch) -> dict[tuple[int, int], Cell]:
     cells: dict[tuple[int, int], Cell] = {}
     fmt_info: dict[int, tuple[str, int | None, bool, bool]] = {}
     for m in _CELL_ORDERED.finditer(xml):
