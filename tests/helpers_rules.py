@@ -80,6 +80,27 @@ CLEAN_TABLES = {
 MY_FAMILIES = ("STR", "VAL", "ARI")
 
 
+def framework_scores(**changes) -> list[dict]:
+    """Every framework row at full marks; `changes` by 三级指标: a score, or a dict of columns."""
+    rows = []
+    for r in load_framework().rows:
+        row = {"三级指标": r.name, "自评得分": r.points}
+        ch = changes.get(r.name)
+        if isinstance(ch, dict):
+            row.update(ch)
+        elif ch is not None:
+            row["自评得分"] = ch
+        rows.append(row)
+    return rows
+
+
+def indicator(kind, name, target, actual, direction="≥", **more) -> dict:
+    """One indicators row of the given 一级指标 (with a fitting 二级指标)."""
+    level2 = {"产出指标": "数量指标", "效益指标": "社会效益指标", "满意度指标": "服务对象满意度指标"}[kind]
+    return {"一级指标": kind, "二级指标": level2, "三级指标": name, "指标方向": direction,
+            "年度目标值": target, "计量单位": "个", "年度实现值": actual, **more}
+
+
 def full_scores() -> list[dict]:
     """Full marks, except 部门预算资金支出率 = 10 × 98.51 % = 9.85 (with reason and measure)."""
     out = [{"三级指标": r.name, "自评得分": r.points} for r in load_framework().rows]

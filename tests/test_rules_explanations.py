@@ -11,22 +11,9 @@ from xlcheck.reader import read_workbook
 from xlcheck.rules import load_checks
 from xlcheck.runner import check_workbooks
 
+from helpers_rules import framework_scores as scores, indicator as ind
+
 FW = load_framework()
-
-
-def scores(**changes):
-    rows = []
-    for r in FW.rows:
-        row = {"三级指标": r.name, "自评得分": r.points}
-        row.update(changes.get(r.name, {}))
-        rows.append(row)
-    return rows
-
-
-def ind(kind, name, target, actual, direction="≥", **more):
-    level2 = {"产出指标": "数量指标", "效益指标": "社会效益指标", "满意度指标": "服务对象满意度指标"}[kind]
-    return {"一级指标": kind, "二级指标": level2, "三级指标": name, "指标方向": direction,
-            "年度目标值": target, "计量单位": "个", "年度实现值": actual, **more}
 
 
 BASE = {"dept_name": "广州市某区工商业联合会", "eval_year": 2023,

@@ -17,28 +17,10 @@ from xlcheck.rules import load_checks
 from xlcheck.runner import check_workbooks
 from xlcheck.template import save_workbook
 
+from helpers_rules import framework_scores as full_scores, indicator as ind
+
 FW = load_framework()
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def full_scores(**changes):
-    """Every framework row at full marks; `changes` by 三级指标: a value, or a dict of columns."""
-    rows = []
-    for r in FW.rows:
-        row = {"三级指标": r.name, "自评得分": r.points}
-        ch = changes.get(r.name)
-        if isinstance(ch, dict):
-            row.update(ch)
-        elif ch is not None:
-            row["自评得分"] = ch
-        rows.append(row)
-    return rows
-
-
-def ind(kind, name, target, actual, direction="≥", **more):
-    level2 = {"产出指标": "数量指标", "效益指标": "社会效益指标", "满意度指标": "服务对象满意度指标"}[kind]
-    return {"一级指标": kind, "二级指标": level2, "三级指标": name, "指标方向": direction,
-            "年度目标值": target, "计量单位": "个", "年度实现值": actual, **more}
 
 
 def build(path, cells, tables, edit=None):
