@@ -14,7 +14,7 @@ from .model import Workbook
 from .numbers import parse_number
 from .rules import Checks, Context, load_checks
 
-CHUNK = 32  # files per task: batch rules validate a chunk's tables in one pass
+CHUNK = 128  # files per task: batch rules (pandera) validate a chunk's tables in one pass; ~25 ms per call
 
 
 def display_path(path: str) -> str:
