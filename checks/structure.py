@@ -181,9 +181,18 @@ def missing_table(wb, ctx):
     for name, t in iface.tables.items():
         if name in wb.tables or _covered_by_missing_sheet(name, wb, iface):
             continue
-        detail = problems.get(name, "工作簿中没有这个表格（可能被删除或转换为普通区域）")
+        renamed = next((o for o in wb.tables.values() if o.name not in iface.tables
+                        and all(o.has(h) for h in t.headers)), None)
+        if renamed is not None:   # still there with the template's headers: say how to put it right
+            detail = f"它在工作表“{renamed.sheet}”中被改名为“{renamed.name}”"
+            advice = f"请在“表格设计 → 表名称”中改回 {name} 后重新校验"
+            sheet = renamed.sheet
+        else:
+            detail = problems.get(name, "工作簿中没有这个表格（可能被删除或转换为普通区域）")
+            advice = "请使用最新模板重新填报"
+            sheet = iface.sheet_of(name)
         yield ctx.report(None, value="", expected=name, name=name, label=t.label, detail=detail,
-                         sheet=iface.sheet_of(name))
+                         advice=advice, sheet=sheet)
 
 
 @rule("STR007")

@@ -148,7 +148,17 @@ def test_str006_missing_table(copy):
         del ws.tables[t.name]
     res = check(edit(copy(), drop))
     [f] = findings(res, "STR006")
-    assert "tasks" in f.message and f.sheet == "年度任务"
+    assert "tasks" in f.message and f.sheet == "年度任务" and "请使用最新模板重新填报" in f.message
+
+
+def test_str006_renamed_table_says_how_to_rename_it_back(copy):
+    def rename(wb):
+        ws, t = find_table(wb, "indicators")
+        t.displayName = t.name = "表2"
+    res = check(edit(copy(), rename))
+    [f] = findings(res, "STR006")
+    assert "被改名为“表2”" in f.message and "改回 indicators" in f.message
+    assert f.sheet == "绩效指标" and "请使用最新模板" not in f.message
 
 
 def test_str007_renamed_header(copy):
