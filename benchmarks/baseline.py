@@ -17,7 +17,6 @@ collection when measuring every file would take too long.
 """
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 
@@ -25,6 +24,8 @@ import openpyxl
 import pandas as pd
 import pandera.pandas as pa
 from openpyxl.utils import range_boundaries
+
+from _calamine_read import files  # same file walk as the floor (a): both see the same files
 
 warnings.filterwarnings("ignore")
 
@@ -69,18 +70,6 @@ SCHEMAS = {
         "存在的主要问题": pa.Column(str), "改进措施": TEXT,
     }),
 }
-
-
-def files(paths):
-    for p in paths:
-        if os.path.isdir(p):
-            for root, dirs, names in os.walk(p):
-                dirs.sort()
-                for n in sorted(names):
-                    if n.endswith((".xlsx", ".xlsm")):
-                        yield os.path.join(root, n)
-        else:
-            yield p
 
 
 def read(path):
