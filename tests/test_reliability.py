@@ -535,3 +535,36 @@ def test_parallel_run_reports_the_same(corpus):
     def key(doc):
         return [(f["path"], f["status"], [x["rule"] for x in f["findings"]]) for f in json.loads(doc)["files"]]
     assert key(out2) == key(out1)
+
+
+# ---------------------------------------------------------------- the in-memory zip path
+
+def test_in_memory_and_zipfile_paths_read_the_same_book(tmp_path, monkeypatch):
+    """Small files are inflated from memory, large ones through zipfile: one book either way."""
+    p = bad.clean_workbook(tmp_path)
+    fast = ooxml.read_package(p)
+    monkeypatch.setattr(ooxml, "FAST_MAX_FILE", 0)
+    slow = ooxml.read_package(p)
+    assert fast == slow and fast.tables and fast.names
+
+
+def test_bad_crc_with_valid_deflate_is_broken(tmp_path):
+    """A part whose stored CRC does not match its (perfectly inflatable) content."""
+    parts = bad._parts_of(bad.clean_bytes())
+    sheet = bad.part_of_sheet(bad.clean_bytes(), "绩效指标")
+    entries = []
+    for n, b in parts.items():
+        blob, crc, size = bad.deflated(b)
+        entries.append((n, blob, 8, crc ^ 1 if n == sheet else crc, size))
+    p = tmp_path / "crc.xlsx"
+    p.write_bytes(bad.raw_zip(entries))
+    res = one_result(p)
+    assert res.status == "unreadable" and res.findings[0].rule == "FILE009"
+    assert "损坏" in res.findings[0].message
+
+
+def test_archive_with_prepended_bytes_still_reads(tmp_path):
+    """Bytes before the zip (a self-extractor stub): zipfile's offset handling takes over."""
+    p = tmp_path / "prefixed.xlsx"
+    p.write_bytes(b"PK\x03\x04" + b"\x00" * 60 + bad.clean_bytes())
+    assert ooxml.read_package(p) == ooxml.read_package(bad.clean_workbook(tmp_path))

@@ -111,10 +111,55 @@ def _is_date_format(fmt: str) -> bool:
     return bool(_DATE_RE.search(_STRIP_RE.sub("", fmt.split(";", 1)[0])))
 
 
+class _Entry:
+    """One central-directory record (the ZipInfo attributes the reader uses)."""
+    __slots__ = ("filename", "file_size", "compress_size", "flag_bits", "compress_type", "CRC",
+                 "header_offset", "raw_name")
+
+    def __init__(self, filename, file_size, compress_size, flag_bits, compress_type, crc, offset, raw_name):
+        self.filename, self.file_size, self.compress_size = filename, file_size, compress_size
+        self.flag_bits, self.compress_type, self.CRC = flag_bits, compress_type, crc
+        self.header_offset, self.raw_name = offset, raw_name
+
+
+_EOCD = struct.Struct("<4s4H2LH")
+_CDIR = struct.Struct("<4s4B4HL2L5H2L")
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+FAST_MAX_FILE = 64 * 1024 * 1024   # larger files stream through zipfile instead of memory
+
+
+def _directory(data: bytes) -> list[_Entry] | None:
+    """The central directory of a plain zip held in memory; None when zipfile must handle it
+    (zip64, data prepended to the archive, a multi-disk or odd record)."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 65535))
+    if at < 0 or at + 22 > len(data):
+        return None
+    _sig, disk, _d2, _n_here, count, cd_size, cd_off, _clen = _EOCD.unpack_from(data, at)
+    if disk or count == 0xFFFF or cd_off == 0xFFFFFFFF or cd_off + cd_size != at:
+        return None
+    out, pos, size = [], cd_off, _CDIR.size
+    for _ in range(count):
+        if pos + size > at:
+            return None
+        (sig, _v1, _v2, _v3, _v4, flags, method, _t, _dt, crc, csize, usize,
+         nlen, xlen, clen, _disk, _ia, _ea, off) = _CDIR.unpack_from(data, pos)
+        if sig != b"PK\x01\x02" or 0xFFFFFFFF in (csize, usize, off):
+            return None
+        raw = data[pos + size:pos + size + nlen]
+        name = raw.decode("utf-8" if flags & 0x800 else "cp437")
+        name = name.split("\x00", 1)[0]
+        out.append(_Entry(name, usize, csize, flags, method, crc, off, raw))
+        pos += size + nlen + xlen + clen
+    return out
+
+
 class Package:
     """A zip package opened with guards: what the file really is is checked first (sniff), declared
     sizes before anything is inflated, and every inflate is bounded by the declared size and the
-    limits, so a part whose header lies cannot inflate past them either."""
+    limits, so a part whose header lies cannot inflate past them either.
+
+    Files up to FAST_MAX_FILE are read into memory and inflated with zlib directly (zipfile's
+    per-part file objects cost more than the inflating); others go through zipfile."""
 
     def __init__(self, path):
         self.path = path
@@ -122,18 +167,29 @@ class Package:
         self._fh = fh
         self.inflated = 0
         self.cells_read = 0
+        self.zf = None
+        self._data = None
         try:
-            _check_zip_directory(fh)
-            try:
-                self.zf = zipfile.ZipFile(fh)
-            except (zipfile.BadZipFile, EOFError, ValueError, struct.error, OSError) as e:
-                raise FileKindError(R_BROKEN, "文件不完整或已损坏（可能下载未完成）") from e
-            infos = self.zf.infolist()
-            if len(infos) > MAX_ENTRIES:
-                raise FileKindError(R_TOO_BIG, f"文件内部包含 {len(infos)} 个部件，数量异常")
-            self.infos = {i.filename: i for i in infos}
+            fh.seek(0, io.SEEK_END)
+            entries = None
+            if fh.tell() <= FAST_MAX_FILE:
+                fh.seek(0)
+                data = fh.read()
+                entries = _directory(data)
+                if entries is not None:
+                    self._data = data
+            if entries is None:
+                _check_zip_directory(fh)
+                try:
+                    self.zf = zipfile.ZipFile(fh)
+                except (zipfile.BadZipFile, EOFError, ValueError, struct.error, OSError) as e:
+                    raise FileKindError(R_BROKEN, "文件不完整或已损坏（可能下载未完成）") from e
+                entries = self.zf.infolist()
+            if len(entries) > MAX_ENTRIES:
+                raise FileKindError(R_TOO_BIG, f"文件内部包含 {len(entries)} 个部件，数量异常")
+            self.infos = {i.filename: i for i in entries}
             total = 0
-            for i in infos:
+            for i in entries:
                 total += i.file_size
                 ratio = i.file_size / max(i.compress_size, 1)
                 if i.file_size > MAX_PART_BYTES or (i.file_size > 10_000_000 and ratio > MAX_RATIO):
@@ -145,7 +201,7 @@ class Package:
             fh.close()
             raise
 
-    def _info(self, name: str) -> zipfile.ZipInfo:
+    def _info(self, name: str):
         i = self.infos[name]
         if i.flag_bits & 0x1:
             raise FileKindError(R_ENCRYPTED, "文件已加密（压缩包设置了密码）")
@@ -157,10 +213,43 @@ class Package:
         return name in self.infos
 
     def read(self, name: str) -> bytes:
-        with self.open(name) as fh:
-            return fh.read()
+        if self._data is None:
+            with self.open(name) as fh:
+                return fh.read()
+        info = self._info(name)
+        data, off = self._data, info.header_offset
+        if off + _LOCAL.size > len(data):
+            raise zipfile.BadZipFile("truncated local header")
+        sig, _v1, _v2, _flags, _m, _t, _d, _crc, _cs, _us, nlen, xlen = _LOCAL.unpack_from(data, off)
+        start = off + _LOCAL.size
+        if sig != b"PK\x03\x04" or data[start:start + nlen] != info.raw_name:
+            raise zipfile.BadZipFile(f"bad local header for {name}")
+        start += nlen + xlen
+        comp = data[start:start + info.compress_size]
+        if len(comp) < info.compress_size:
+            raise zipfile.BadZipFile(f"truncated part {name}")
+        limit = min(info.file_size + 1024, MAX_PART_BYTES)
+        if info.compress_type == zipfile.ZIP_STORED:
+            out = comp
+        else:
+            d = zlib.decompressobj(-15)
+            out = d.decompress(comp, limit + 1)
+            if len(out) <= limit and not d.eof:
+                raise zipfile.BadZipFile(f"truncated deflate stream in {name}")
+        if b"<!DOCTYPE" in out[:4096] or b"<!ENTITY" in out[:4096]:
+            raise FileKindError(R_BROKEN, f"文件已损坏或被篡改（部件 {name} 含有 Excel 不会写入的 DTD 声明）")
+        if len(out) > limit:
+            raise FileKindError(R_TOO_BIG, f"文件内部数据异常（{name} 的实际大小超过其声明的大小）")
+        self.inflated += len(out)
+        if self.inflated > MAX_TOTAL_BYTES:
+            raise FileKindError(R_TOO_BIG, "文件解压后的数据量超出上限")
+        if len(out) != info.file_size or zlib.crc32(out) != info.CRC:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {name!r}")
+        return out
 
-    def open(self, name: str) -> "_BoundedPart":
+    def open(self, name: str):
+        if self._data is not None:
+            return io.BytesIO(self.read(name))
         info = self._info(name)
         return _BoundedPart(self, self.zf.open(info), info)
 
@@ -182,9 +271,11 @@ class Package:
 
     def close(self):
         try:
-            self.zf.close()
+            if self.zf is not None:
+                self.zf.close()
         finally:
             self._fh.close()
+            self._data = None
 
 
 class _BoundedPart(io.RawIOBase):
