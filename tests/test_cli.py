@@ -13,7 +13,7 @@ import pytest
 
 from fixtures_office import filled_workbook
 from xlcheck.review import REVIEW_SHEET
-from xlcheck.summary import SUMMARY_NAME
+from xlcheck.output import SUMMARY_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

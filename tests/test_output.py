@@ -15,7 +15,8 @@ from xlcheck.output import backup_path, is_own_output, relative_names, write_out
 from xlcheck.reader import read_workbook
 from xlcheck.review import REVIEW_SHEET
 from xlcheck.runner import FileResult, check_paths, find_workbooks
-from xlcheck.summary import DETAIL_HEADERS, SUMMARY_HEADERS, SUMMARY_NAME, top_problems
+from xlcheck.output import SUMMARY_NAME
+from xlcheck.summary import DETAIL_HEADERS, SUMMARY_HEADERS, top_problems
 
 NOW = datetime(2024, 5, 6, 9, 30)
 

@@ -398,10 +398,16 @@ def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats
     xml = pkg.read(path).decode("utf-8")
     if xml.count("</c>") + pkg.cells_read > MAX_CELLS:   # memory guard before building any Cell
         raise FileKindError(R_TOO_BIG, f"工作簿中填写的单元格超过 {MAX_CELLS:,} 个，数据量异常")
-    if not sheetxml.uses_prefixes(xml) and ' r="' in xml[:20000] and _paired(xml, "<c ", "</c>", _SELF_C):
-        cells = sheetxml.scan_sheet(xml, sheet, strings, formats, _is_date_format, EXCEL_EPOCH)
-        pkg.cells_read += len(cells)
-        return cells
+    if not sheetxml.uses_prefixes(xml) and ' r="' in xml[:20000]:
+        simple = sheetxml.scan_simple(xml)
+        if simple is not None:
+            cells = sheetxml.cells_of_simple(simple, sheet, strings, formats, _is_date_format, EXCEL_EPOCH)
+            pkg.cells_read += len(cells)
+            return cells
+        if _paired(xml, "<c ", "</c>", _SELF_C):
+            cells = sheetxml.scan_general(xml, sheet, strings, formats, _is_date_format, EXCEL_EPOCH)
+            pkg.cells_read += len(cells)
+            return cells
     cells: dict[tuple[int, int], Cell] = {}
     c_tag, v_tag, f_tag, is_tag, t_tag = M + "c", M + "v", M + "f", M + "is", M + "t"
     row_tag = M + "row"

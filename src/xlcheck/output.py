@@ -21,7 +21,6 @@ import click
 
 from .atomic import write_atomic
 from .review import WriteError, _os_reason, write_review
-from .summary import SUMMARY_NAME, is_summary, write_summary
 
 BACKUP_TAG = ".bak"
 
@@ -41,6 +40,23 @@ class OutputReport:
 def backup_path(path: Path) -> Path:
     """name.xlsx -> name.bak.xlsx (same folder, same extension so Excel opens it)."""
     return path.with_name(path.stem + BACKUP_TAG + path.suffix)
+
+
+SUMMARY_NAME = "汇总.xlsx"
+SUMMARY_KEYWORD = "xlcheck-summary"      # in docProps/core.xml: marks the file as our own output
+
+
+def is_summary(path) -> bool:
+    """True for a 汇总.xlsx that xlcheck wrote (its core properties carry our keyword)."""
+    import zipfile
+    p = Path(path)
+    if p.name != SUMMARY_NAME:
+        return False
+    try:
+        with zipfile.ZipFile(p) as z:
+            return SUMMARY_KEYWORD.encode() in z.read("docProps/core.xml")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
 
 
 def is_own_output(path) -> bool:
@@ -140,6 +156,7 @@ def write_outputs(results, *, out_dir, in_place: bool = False, backup: bool = Tr
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
             links = {r.path: _href(rep.written.get(r.path) or Path(r.path), out_dir) for r in results}
+            from .summary import write_summary   # openpyxl: imported only when a summary is written
             write_summary(results, summary, links=links, labels=labels, now=now)
             rep.summary = summary
         except OSError as e:

@@ -21,11 +21,10 @@ _CELL_ORDERED = re.compile(
     r'<c(?=[ >])(?: r="([A-Z]{1,3})(\d+)")?(?: s="(\d+)")?(?: t="(\w+)")?([^>]*?)(?<!/)>(.*?)</c>', re.S)
 _ATTR = re.compile(r'\b(r|s|t)="([^"]*)"')
 # the shapes Excel, WPS, LibreOffice and openpyxl write for nearly every cell, matched whole by
-# findall (tuples built in C): <c r s t>[<f>…</f>][<v>…</v>][<is><t>…</t></is>]</c>
+# findall (tuples built in C): <c r s t/> or <c r s t>[<f>…</f>][<v>…</v>][<is><t>…</t></is>]</c>
 _SIMPLE = re.compile(
-    r'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?>'
-    r'(?:<f>([^<]+)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>')
-_OPEN_CELLS = re.compile(r"<c(?=[ >])[^>]*?(?<!/)>")
+    r'<c r="([A-Z]{1,3})(\d+)"(?: s="(\d+)")?(?: t="(\w+)")?(?:/>|>'
+    r'(?:<f>([^<]+)</f>)?(?:<v>([^<]*)</v>)?(?:<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)?</c>)')
 _F = re.compile(r"<f\b([^>]*?)(?:/>|>(.*?)</f>)", re.S)
 _V = re.compile(r"<v>(.*?)</v>", re.S)
 _T = re.compile(r"<t\b[^>]*?(?:/>|>(.*?)</t>)", re.S)
@@ -82,13 +81,15 @@ def _col(letters: str) -> int:
     return n
 
 
-def scan_sheet(xml: str, sheet: str, strings: list[str], formats: list[str],
-               is_date, epoch) -> dict[tuple[int, int], Cell]:
+def scan_simple(xml: str) -> list[tuple] | None:
+    """Every cell of the sheet in the simple shapes, or None when any cell has another shape.
+
+    `<c ` starts nothing but a cell, so equal counts mean no cell was skipped; the pattern has no
+    lazy parts, so it stays linear even on malformed XML."""
     simple = _SIMPLE.findall(xml)
-    # every non-empty cell has the simple shape (checked by count): take the fast path
-    if len(simple) == len(_OPEN_CELLS.findall(xml)):
-        return _scan_simple(simple, sheet, strings, formats, is_date, epoch)
-    return _scan_general(xml, sheet, strings, formats, is_date, epoch)
+    if len(simple) != xml.count("<c ") or "<c>" in xml:
+        return None
+    return simple
 
 
 def _number(raw: str, info, epoch):
@@ -108,24 +109,36 @@ def _number(raw: str, info, epoch):
     return num
 
 
-def _scan_simple(simple, sheet, strings, formats, is_date, epoch) -> dict[tuple[int, int], Cell]:
+def cells_of_simple(simple, sheet, strings, formats, is_date, epoch) -> dict[tuple[int, int], Cell]:
+    """Cells from scan_simple's tuples; the per-cell work is kept to the bone (the hot loop)."""
     cells: dict[tuple[int, int], Cell] = {}
     fmt_info: dict[str, tuple[str, int | None, bool, bool]] = {}
     nstrings = len(strings)
+    cols = _col_cache
     for letters, rownum, s, t, f, raw, inline in simple:
+        if not (raw or f or inline):
+            continue  # an empty cell: self-closing, or an empty <v/> without a formula
         info = fmt_info.get(s)
         if info is None:
             i = int(s) if s else 0
             fmt = formats[i] if i < len(formats) else "General"
             dec, pct = format_decimals(fmt)
             info = fmt_info[s] = (fmt, dec, pct, is_date(fmt))
-        if t == "s":
-            i = int(raw) if raw else -1
-            value = strings[i] if 0 <= i < nstrings else None
-        elif t == "inlineStr":
-            value = _text(inline)
+        if t == "inlineStr":
+            value = inline if "&" not in inline else _text(inline)
         elif not raw:
             value = None  # no <v>, or an empty one (a formula saved without its value)
+        elif not t or t == "n":
+            if info[3] or len(raw) > 15:
+                value = _number(raw, info, epoch)
+            else:
+                try:
+                    value = int(raw)           # "6": the common integer, exactly as float → int
+                except ValueError:
+                    value = _number(raw, info, epoch)
+        elif t == "s":
+            i = int(raw)
+            value = strings[i] if 0 <= i < nstrings else None
         elif t == "str":
             value = _text(raw)
         elif t == "b":
@@ -136,15 +149,18 @@ def _scan_simple(simple, sheet, strings, formats, is_date, epoch) -> dict[tuple[
             value = raw
         else:
             value = _number(raw, info, epoch)
-        formula = _text(f) if f else None
-        if formula is None and (value is None or value == ""):
+        if f:
+            formula = f if "&" not in f else _text(f)
+        elif value is None or value == "":
             continue
-        cells[(int(rownum), _col(letters))] = Cell(sheet, letters + rownum, value, formula,
-                                                   info[0], info[1], info[2])
+        else:
+            formula = None
+        col = cols.get(letters) or _col(letters)
+        cells[(int(rownum), col)] = Cell(sheet, letters + rownum, value, formula, info[0], info[1], info[2])
     return cells
 
 
-def _scan_general(xml: str, sheet: str, strings: list[str], formats: list[str],
+def scan_general(xml: str, sheet: str, strings: list[str], formats: list[str],
                   is_date, epoch) -> dict[tuple[int, int], Cell]:
     cells: dict[tuple[int, int], Cell] = {}
     fmt_info: dict[int, tuple[str, int | None, bool, bool]] = {}

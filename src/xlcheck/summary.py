@@ -16,13 +16,12 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 
 from . import __version__
 from .atomic import write_atomic
+from .output import SUMMARY_KEYWORD
 from .findings import SEVERITY_LABELS
 from .runner import display_path
 from .review import (C_ERROR, C_EXPLAINED, C_INFO, C_WARNING, STATE_DONE, STATE_EXPLAIN, STATE_FIX,
                      text_width)
 
-SUMMARY_NAME = "汇总.xlsx"
-SUMMARY_KEYWORD = "xlcheck-summary"      # in docProps/core.xml: marks the file as our own output
 STATUS_LABELS = {"pass": "通过", "fail": "未通过", "unreadable": "无法读取"}
 SUMMARY_HEADERS = ("文件", "部门", "年度", "审核结论", "自评得分", "评价等级", "错误", "警告", "提示", "主要问题")
 DETAIL_HEADERS = ("文件", "部门", "年度", "序号", "级别", "规则", "工作表", "单元格", "问题描述", "填报值",
@@ -281,16 +280,3 @@ def write_summary(results, path, *, links: dict[str, str] | None = None, labels:
     path = Path(path)
     write_atomic(path, buf.getvalue())
     return path
-
-
-def is_summary(path) -> bool:
-    """True for a 汇总.xlsx that xlcheck wrote (its core properties carry our keyword)."""
-    import zipfile
-    p = Path(path)
-    if p.name != SUMMARY_NAME:
-        return False
-    try:
-        with zipfile.ZipFile(p) as z:
-            return SUMMARY_KEYWORD.encode() in z.read("docProps/core.xml")
-    except (OSError, KeyError, zipfile.BadZipFile):
-        return False
