@@ -259,9 +259,8 @@ class Package:
         rel_path = posixpath.join(d, "_rels", base + ".rels")
         if not self.has(rel_path):
             return {}
-        root = fromstring(self.read(rel_path))
         out = {}
-        for r in root:
+        for r in _elements(self.read(rel_path), "Relationship"):
             target = r.get("Target", "")
             if r.get("TargetMode") == "External":
                 continue
@@ -379,19 +378,65 @@ def _styles(pkg: Package, path: str | None) -> list[str]:
     """Number format code of each cellXfs index."""
     if not path or not pkg.has(path):
         return ["General"]
-    root = fromstring(pkg.read(path))
+    data = pkg.read(path)
     custom = {}
-    nf = root.find(M + "numFmts")
-    if nf is not None:
-        for f in nf:
-            custom[int(f.get("numFmtId"))] = f.get("formatCode", "General")
-    xfs = root.find(M + "cellXfs")
+    for f in _elements(data, "numFmt"):
+        custom[int(f.get("numFmtId"))] = f.get("formatCode", "General")
+    ids = _xf_format_ids(data)
+    return [custom.get(i) or BUILTIN_FORMATS.get(i, "General") for i in ids] or ["General"]
+
+
+_XF_FMT = re.compile(r'<xf\b(?:[^>]*?\snumFmtId="(\d+)")?')
+
+
+def _xf_format_ids(data: bytes) -> list[int]:
+    """numFmtId of each cellXfs entry: one findall over the block (a styles part has hundreds of
+    attributes; only this one matters)."""
+    xml = data.decode("utf-8")
+    a = xml.find("<cellXfs")
+    b = xml.find("</cellXfs>", a)
+    if a >= 0 and b >= 0 and "='" not in xml and not sheetxml.uses_prefixes(xml):
+        return [int(i) if i else 0 for i in _XF_FMT.findall(xml, a, b)]
+    return [int(xf.get("numFmtId", "0")) for xf in _elements(data, "xf", within="cellXfs")]
+
+
+_ATTR = re.compile(r'([\w:.-]+)="([^"<]*)"')
+_R_DECL = f'xmlns:r="{NS_REL}"'
+_TAGS: dict[str, re.Pattern] = {}
+
+
+
+def _elements(data: bytes, local: str, within: str | None = None) -> list[dict[str, str]]:
+    """The attributes of every `<local …>` element (inside `<within>` when given) of a small part.
+
+    Package parts (rels, styles, tables, workbook) written without namespace prefixes and with
+    double-quoted attributes are matched with a regular expression; anything else (prefixes, single
+    quotes, relationship ids under another prefix) goes through ElementTree, which also reports
+    malformed XML. Keys are local names, and `r:id` for a relationship id."""
+    xml = data.decode("utf-8")
+    if (not sheetxml.uses_prefixes(xml) and "='" not in xml and "<!--" not in xml
+            and (":id=" not in xml or _R_DECL in xml)):
+        if within is not None:
+            a = xml.find("<" + within)
+            b = xml.find("</" + within + ">", a)
+            if a < 0 or b < 0:
+                return []
+            xml = xml[a:b]
+        pattern = _TAGS.get(local) or _TAGS.setdefault(local, re.compile(r"<%s\b([^>]*)>" % local))
+        if "&" not in xml:
+            return [dict(_ATTR.findall(a)) for a in pattern.findall(xml)]
+        return [{k: sheetxml.unescape(v) for k, v in _ATTR.findall(a)} for a in pattern.findall(xml)]
+    root = fromstring(data)
+    if within is not None:
+        root = root.find(M + within)
+        if root is None:
+            return []
     out = []
-    if xfs is not None:
-        for xf in xfs:
-            fid = int(xf.get("numFmtId", "0"))
-            out.append(custom.get(fid) or BUILTIN_FORMATS.get(fid, "General"))
-    return out or ["General"]
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag == local:
+            out.append({("r:id" if k == "{%s}id" % NS_REL else k.rsplit("}", 1)[-1]): v for k, v in el.attrib.items()})
+    return out
 
 
 def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats: list[str]) -> dict:
@@ -492,11 +537,31 @@ def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats
     return cells
 
 
+_DEFINED = re.compile(r"<definedName\b([^>]*?)(?:/>|>([^<]*)</definedName>)")
+
+
+def _defined_names(data: bytes) -> list[tuple[str, str | None, str]]:
+    """(name, localSheetId, text) of each defined name in workbook.xml."""
+    xml = data.decode("utf-8")
+    if not sheetxml.uses_prefixes(xml) and "='" not in xml and "<!--" not in xml:
+        out = []
+        for attrs, text in _DEFINED.findall(xml):
+            a = dict(_ATTR.findall(attrs))
+            name = a.get("name", "")
+            out.append((sheetxml.unescape(name), a.get("localSheetId"), sheetxml.unescape(text)))
+        if len(out) == xml.count("<definedName ") + xml.count("<definedName>"):
+            return out
+    root = fromstring(data)
+    dn = root.find(M + "definedNames")
+    return [(d.get("name", ""), d.get("localSheetId"), d.text or "") for d in (dn if dn is not None else [])]
+
+
 def _read_table(pkg: Package, path: str, sheet: str) -> RawTable | None:
-    root = fromstring(pkg.read(path))
-    cols = root.find(M + "tableColumns")
-    names = [c.get("name", "") for c in cols] if cols is not None else []
-    return RawTable(root.get("displayName") or root.get("name") or "", sheet, root.get("ref", ""), names)
+    data = pkg.read(path)
+    head = _elements(data, "table")
+    t = head[0] if head else {}
+    names = [c.get("name", "") for c in _elements(data, "tableColumn", within="tableColumns")]
+    return RawTable(t.get("displayName") or t.get("name") or "", sheet, t.get("ref", ""), names)
 
 
 def read_package(path) -> RawBook:
@@ -548,22 +613,16 @@ def _read(pkg: Package) -> RawBook:
     styles_path = next((t for typ, t in rels.values() if typ == "styles"), None)
     strings = _shared_strings(pkg, strings_path)
     formats = _styles(pkg, styles_path)
-    root = fromstring(pkg.read(wb_part))
+    data = pkg.read(wb_part)
     book = RawBook(vba=any(n.endswith("vbaProject.bin") for n in pkg.infos))
-    sheets_el = root.find(M + "sheets")
     sheet_parts = []
-    for s in (sheets_el if sheets_el is not None else []):
-        name = s.get("name", "")
-        rid = s.get("{%s}id" % NS_REL)
+    for el in _elements(data, "sheet", within="sheets"):
+        name = el.get("name", "")
         book.sheets.append(name)
-        typ, target = rels.get(rid, ("", ""))
+        typ, target = rels.get(el.get("r:id"), ("", ""))
         sheet_parts.append((name, target if typ == "worksheet" else None))
-    dn = root.find(M + "definedNames")
-    if dn is not None:
-        for d in dn:
-            lid = d.get("localSheetId")
-            book.names.append(DefinedName(d.get("name", ""), (d.text or "").strip(),
-                                          int(lid) if lid is not None else None))
+    for name, lid, text in _defined_names(data):
+        book.names.append(DefinedName(name, text.strip(), int(lid) if lid is not None else None))
     for name, part in sheet_parts:
         if not part or not pkg.has(part):
             book.cells[name] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from html import unescape
+import html
 from xml.etree.ElementTree import ParseError, fromstring
 
 from .model import Cell, ErrorValue
@@ -40,7 +40,7 @@ def uses_prefixes(xml: str) -> bool:
     return i >= 0 and ":" in head[i:i + 30].split(" ", 1)[0]
 
 
-def _text(s: str | None) -> str:
+def unescape(s: str | None) -> str:
     """Unescape XML text; expat does it in C (openpyxl writes every CJK character as &#NNNNN;)."""
     if not s:
         return ""
@@ -52,7 +52,7 @@ def _text(s: str | None) -> str:
     try:
         return fromstring("<x>" + s + "</x>").text or ""
     except ParseError:
-        return unescape(s)
+        return html.unescape(s)
 
 
 def shared_strings(xml: str) -> list[str]:
@@ -64,7 +64,7 @@ def shared_strings(xml: str) -> list[str]:
             continue
         if "<rPh" in body:
             body = _RPH.sub("", body)
-        out.append("".join(_text(t) for t in _T.findall(body)))
+        out.append("".join(unescape(t) for t in _T.findall(body)))
     return out
 
 
@@ -98,7 +98,7 @@ def _number(raw: str, info, epoch):
         if num - num != 0:  # NaN / inf: no office suite writes them
             raise ValueError(raw)
     except ValueError:
-        return _text(raw)
+        return unescape(raw)
     if info[3]:
         try:
             return epoch + timedelta(days=num)
@@ -125,7 +125,7 @@ def cells_of_simple(simple, sheet, strings, formats, is_date, epoch) -> dict[tup
             dec, pct = format_decimals(fmt)
             info = fmt_info[s] = (fmt, dec, pct, is_date(fmt))
         if t == "inlineStr":
-            value = inline if "&" not in inline else _text(inline)
+            value = inline if "&" not in inline else unescape(inline)
         elif not raw:
             value = None  # no <v>, or an empty one (a formula saved without its value)
         elif not t or t == "n":
@@ -140,7 +140,7 @@ def cells_of_simple(simple, sheet, strings, formats, is_date, epoch) -> dict[tup
             i = int(raw)
             value = strings[i] if 0 <= i < nstrings else None
         elif t == "str":
-            value = _text(raw)
+            value = unescape(raw)
         elif t == "b":
             value = raw == "1"
         elif t == "e":
@@ -150,7 +150,7 @@ def cells_of_simple(simple, sheet, strings, formats, is_date, epoch) -> dict[tup
         else:
             value = _number(raw, info, epoch)
         if f:
-            formula = f if "&" not in f else _text(f)
+            formula = f if "&" not in f else unescape(f)
         elif value is None or value == "":
             continue
         else:
@@ -186,10 +186,10 @@ def scan_general(xml: str, sheet: str, strings: list[str], formats: list[str],
         if "<f" in body:
             fm = _F.search(body)
             if fm is not None:
-                formula = _text(fm.group(2)) or ("(shared)" if 't="shared"' in fm.group(1) else "")
+                formula = unescape(fm.group(2)) or ("(shared)" if 't="shared"' in fm.group(1) else "")
         value = None
         if t == "inlineStr":
-            value = "".join(_text(x) for x in _T.findall(body))
+            value = "".join(unescape(x) for x in _T.findall(body))
         else:
             if formula is None and body[:3] == "<v>" and body[-4:] == "</v>" and body.count("<") == 2:
                 raw = body[3:-4]          # the common shape <v>…</v>: no search needed
@@ -201,7 +201,7 @@ def scan_general(xml: str, sheet: str, strings: list[str], formats: list[str],
                     i = int(raw)
                     value = strings[i] if i < len(strings) else None
                 elif t == "str":
-                    value = _text(raw) or None  # a formula's cached "" reads as no value
+                    value = unescape(raw) or None  # a formula's cached "" reads as no value
                 elif t == "b":
                     value = raw == "1"
                 elif t == "e":
@@ -216,7 +216,7 @@ def scan_general(xml: str, sheet: str, strings: list[str], formats: list[str],
                         if num - num != 0:  # NaN / inf: no office suite writes them
                             raise ValueError(raw)
                     except ValueError:
-                        value = _text(raw)
+                        value = unescape(raw)
                     else:
                         if info[3]:
                             try:
