@@ -26,7 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from xlcheck.model import Cell
-from xlcheck.numbers import Interval, ParsedNumber, format_shown, parse_number, round_shown, value_decimals
+from xlcheck.numbers import (Interval, ParsedNumber, cell_interval, cell_parsed, format_shown, parse_number,
+                             round_shown, value_decimals)
 
 NUMERIC_KINDS = ("number", "text", "fullwidth", "unit")
 GE, LE, EQ, QUAL = "≥", "≤", "=", "定性"
@@ -127,17 +128,19 @@ def _build(data: dict) -> Interface:
 
 def parsed(cell: Cell | None) -> ParsedNumber:
     """parse_number of the cell's value; non-finite numbers (inf, nan) count as no number."""
-    if cell is None or cell.is_error:
-        return ParsedNumber("none")
-    p = parse_number(cell.value)
-    if p.value is not None and not math.isfinite(p.value):
-        return ParsedNumber("none")
-    return p
+    if cell is None:
+        return _NO_NUMBER
+    return cell_parsed(cell)
+
+
+_NO_NUMBER = ParsedNumber("none")
 
 
 def number(cell: Cell | None) -> float | None:
     """The number a cell holds, also when plainly typed as text; None for fuzzy text and blanks."""
-    p = parsed(cell)
+    if cell is None:
+        return None
+    p = cell_parsed(cell)
     return p.value if p.kind in NUMERIC_KINDS else None
 
 
@@ -151,16 +154,7 @@ def _shown(value, decimals, percent) -> Interval | None:
 
 def interval(cell: Cell | None) -> Interval | None:
     """Rounding interval of the number a cell holds (shown decimals), also for text-numbers."""
-    if cell is None or cell.is_error:
-        return None
-    v = cell.value
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        # same judgement as number(): NaN, inf and figures beyond 15 digits are no number
-        return _shown(v, cell.decimals, cell.percent) if parse_number(v).kind == "number" else None
-    p = parsed(cell)
-    if p.kind not in NUMERIC_KINDS or p.value is None:
-        return None
-    return _shown(p.value, p.decimals, p.percent)
+    return None if cell is None else cell_interval(cell)
 
 
 # ---------------------------------------------------------------- per-workbook memo

@@ -14,7 +14,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from xlcheck.framework import normalize_name
-from xlcheck.numbers import Interval, format_shown, parse_number, round_shown, to_decimal
+from xlcheck.numbers import Interval, cell_interval as _cell_interval, cell_parsed, format_shown, parse_number, round_shown, to_decimal
 
 ONE = Fraction(1)
 
@@ -59,23 +59,15 @@ def cell_number(cell) -> float | None:
 
     Fuzzy text ("超过50场", "1000余人次") is no number: it cannot be compared exactly.
     """
-    if cell is None or cell.is_error:
+    if cell is None:
         return None
-    p = parse_number(cell.value)
+    p = cell_parsed(cell)
     return p.value if p.kind in _NUMERIC_KINDS else None
 
 
 def cell_interval(cell) -> Interval | None:
     """Rounding interval of a cell's number (shown decimals), also for text-numbers."""
-    if cell is None or cell.is_error:
-        return None
-    iv = Interval.of_cell(cell)
-    if iv is not None:
-        return iv
-    p = parse_number(cell.value)
-    if p.kind not in _NUMERIC_KINDS or p.value is None:
-        return None
-    return Interval.shown(p.value, p.decimals, p.percent)
+    return None if cell is None else _cell_interval(cell)
 
 
 def exact(v) -> Decimal:

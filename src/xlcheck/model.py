@@ -9,6 +9,9 @@ class ErrorValue(str):
     """An Excel error value such as #DIV/0! or #REF!."""
 
 
+NOT_YET = object()   # a Cell memo not computed yet
+
+
 @dataclass(slots=True)
 class Cell:
     sheet: str
@@ -20,6 +23,11 @@ class Cell:
     percent: bool = False
     field: str | None = None      # defined name, or "table.column"
     row: int | None = None        # 1-based data row for table cells
+    # memos of numbers.cell_parsed / cell_interval (the rules ask for them many times); valid while
+    # `value` is the object they were computed for
+    memo_of: Any = dc_field(default=NOT_YET, compare=False, repr=False)
+    memo_parsed: Any = dc_field(default=None, compare=False, repr=False)
+    memo_interval: Any = dc_field(default=None, compare=False, repr=False)
 
     @property
     def blank(self) -> bool:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context as DecimalContext, Decimal
 from fractions import Fraction
 from functools import lru_cache
+from math import gcd
+
+from .model import ErrorValue
 
 # ---------------------------------------------------------------- number formats
 
@@ -89,15 +92,92 @@ MAX_MAGNITUDE = 1e15
 def _finite(v) -> bool:
     return isinstance(v, int) or (v - v == 0 and abs(v) < MAX_MAGNITUDE)
 
-@dataclass(frozen=True, slots=True)
+def _ratio(x) -> tuple[int, int]:
+    """(numerator, denominator > 0) of an exact rational: int, Fraction, Decimal; a float as its
+    shown decimal (repr), as everywhere here."""
+    if type(x) is int:
+        return x, 1
+    if type(x) is Fraction:
+        return x.numerator, x.denominator
+    if isinstance(x, float):
+        return _float_ratio(x)
+    f = Fraction(x)
+    return f.numerator, f.denominator
+
+
+def _float_parts(v: float) -> tuple[int, int]:
+    """(n, k) with v's repr equal to n * 10**-k (the same value as Decimal(repr(v)))."""
+    mant, e, exp = repr(v).partition("e")
+    ip, _, fp = mant.partition(".")
+    return int(ip + fp), len(fp) - (int(exp) if e else 0)
+
+
+def _float_ratio(v: float) -> tuple[int, int]:
+    if not v - v == 0:   # inf, nan: fail as Fraction(Decimal(...)) does
+        f = Fraction(to_decimal(v))
+    n, k = _float_parts(v)
+    return (n, 10 ** k) if k > 0 else (n * 10 ** -k, 1)
+
+
+def _scaled_half_up(value, scale: int) -> int:
+    """round_shown(value, scale) * 10**scale, exactly, for an int or a finite float."""
+    if type(value) is int:
+        return value * 10 ** scale
+    n, k = _float_parts(value)           # value = n * 10**-k
+    if scale >= k:
+        return n * 10 ** (scale - k)
+    unit = 10 ** (k - scale)
+    q, r = divmod(abs(n), unit)
+    if 2 * r >= unit:                    # half away from zero, like ROUND_HALF_UP
+        q += 1
+    return -q if n < 0 else q
+
+
 class Interval:
-    lo: Fraction
-    hi: Fraction
+    """[lo, hi] with exact rational ends, kept as integers (lo = ln/ld, hi = hn/hd, ld, hd > 0).
+
+    Integers rather than Fraction objects: the rules build and compare thousands of intervals per
+    workbook, and Fraction's per-operation type checks dominated. `lo` and `hi` are Fractions as
+    before; comparisons inside use cross-multiplication, so everything stays exact.
+    """
+    __slots__ = ("ln", "ld", "hn", "hd")
+
+    def __init__(self, lo, hi):
+        self.ln, self.ld = _ratio(lo)
+        self.hn, self.hd = _ratio(hi)
+
+    @classmethod
+    def _of(cls, ln: int, ld: int, hn: int, hd: int) -> "Interval":
+        iv = object.__new__(cls)
+        iv.ln, iv.ld, iv.hn, iv.hd = ln, ld, hn, hd
+        return iv
+
+    @property
+    def lo(self) -> Fraction:
+        return Fraction(self.ln, self.ld)
+
+    @property
+    def hi(self) -> Fraction:
+        return Fraction(self.hn, self.hd)
+
+    def __eq__(self, o):
+        if not isinstance(o, Interval):
+            return NotImplemented
+        return self.ln * o.ld == o.ln * self.ld and self.hn * o.hd == o.hn * self.hd
+
+    def __hash__(self):
+        return hash((self.lo, self.hi))
+
+    def __repr__(self):
+        return f"Interval(lo={self.lo!r}, hi={self.hi!r})"
+
+    def __reduce__(self):
+        return Interval, (self.lo, self.hi)
 
     @classmethod
     def exact(cls, value: float | int | Fraction) -> "Interval":
-        f = Fraction(value) if not isinstance(value, float) else Fraction(to_decimal(value))
-        return cls(f, f)
+        n, d = _ratio(value)
+        return cls._of(n, d, n, d)
 
     @classmethod
     def shown(cls, value: float | int | Fraction, decimals: int | None, percent: bool = False) -> "Interval":
@@ -106,9 +186,13 @@ class Interval:
             decimals = value_decimals(value) if not isinstance(value, Fraction) else 10
             percent = False  # decimals of the raw value already count in fraction units
         scale = decimals + (2 if percent else 0)
-        mid = Fraction(round_shown(value, scale))
-        half = Fraction(1, 2 * 10 ** scale)
-        return cls(mid - half, mid + half)
+        if type(value) is int or (type(value) is float and value - value == 0):
+            m = _scaled_half_up(value, scale)
+        else:   # Fraction, Decimal, bool …: the general Decimal rounding
+            mid = Fraction(round_shown(value, scale))
+            m = mid.numerator * 10 ** scale // mid.denominator
+        d = 2 * 10 ** scale
+        return cls._of(2 * m - 1, d, 2 * m + 1, d)
 
     @classmethod
     def of_cell(cls, cell) -> "Interval | None":
@@ -120,43 +204,84 @@ class Interval:
 
     @property
     def mid(self) -> Fraction:
-        return (self.lo + self.hi) / 2
+        return Fraction(self.ln * self.hd + self.hn * self.ld, 2 * self.ld * self.hd)
 
     def __add__(self, o: "Interval") -> "Interval":
-        return Interval(self.lo + o.lo, self.hi + o.hi)
+        return Interval._of(*_add(self.ln, self.ld, o.ln, o.ld), *_add(self.hn, self.hd, o.hn, o.hd))
 
     def __sub__(self, o: "Interval") -> "Interval":
-        return Interval(self.lo - o.hi, self.hi - o.lo)
+        return Interval._of(*_add(self.ln, self.ld, -o.hn, o.hd), *_add(self.hn, self.hd, -o.ln, o.ld))
 
     def __neg__(self) -> "Interval":
-        return Interval(-self.hi, -self.lo)
+        return Interval._of(-self.hn, self.hd, -self.ln, self.ld)
 
     def __mul__(self, o: "Interval") -> "Interval":
-        p = (self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi)
-        return Interval(min(p), max(p))
+        ln, ld, hn, hd = self.ln, self.ld, self.hn, self.hd
+        oln, old, ohn, ohd = o.ln, o.ld, o.hn, o.hd
+        if ln >= 0 and oln >= 0:          # both non-negative: the common case, no search
+            return Interval._of(ln * oln, ld * old, hn * ohn, hd * ohd)
+        p = ((ln * oln, ld * old), (ln * ohn, ld * ohd), (hn * oln, hd * old), (hn * ohn, hd * ohd))
+        lo = hi = p[0]
+        for q in p[1:]:
+            if q[0] * lo[1] < lo[0] * q[1]:
+                lo = q
+            if q[0] * hi[1] > hi[0] * q[1]:
+                hi = q
+        return Interval._of(lo[0], lo[1], hi[0], hi[1])
 
     def __truediv__(self, o: "Interval") -> "Interval | None":
         """None when the divisor's interval contains 0 (the quotient is unbounded)."""
-        if o.lo <= 0 <= o.hi:
+        if o.ln <= 0 <= o.hn:
             return None
-        return self * Interval(1 / o.hi, 1 / o.lo)
+        # 1/[a, b] = [1/b, 1/a] for 0 outside [a, b]; denominators kept positive
+        ihn, ihd = (o.ld, o.ln) if o.ln > 0 else (-o.ld, -o.ln)
+        iln, ild = (o.hd, o.hn) if o.hn > 0 else (-o.hd, -o.hn)
+        return self * Interval._of(iln, ild, ihn, ihd)
 
     def contains(self, x: Fraction | float | int) -> bool:
-        x = Fraction(x) if not isinstance(x, float) else Fraction(to_decimal(x))
-        return self.lo <= x <= self.hi
+        n, d = _ratio(x)
+        return self.ln * d <= n * self.ld and n * self.hd <= self.hn * d
 
     def intersects(self, o: "Interval") -> bool:
-        return self.lo <= o.hi and o.lo <= self.hi
+        return self.ln * o.hd <= o.hn * self.ld and o.ln * self.hd <= self.hn * o.ld
 
     def clamp_max(self, cap: Fraction) -> "Interval":
-        return Interval(min(self.lo, cap), min(self.hi, cap))
+        n, d = _ratio(cap)
+        ln, ld = (self.ln, self.ld) if self.ln * d <= n * self.ld else (n, d)
+        hn, hd = (self.hn, self.hd) if self.hn * d <= n * self.hd else (n, d)
+        return Interval._of(ln, ld, hn, hd)
 
     def hull(self, o: "Interval") -> "Interval":
-        return Interval(min(self.lo, o.lo), max(self.hi, o.hi))
+        ln, ld = (self.ln, self.ld) if self.ln * o.ld <= o.ln * self.ld else (o.ln, o.ld)
+        hn, hd = (self.hn, self.hd) if self.hn * o.hd >= o.hn * self.hd else (o.hn, o.hd)
+        return Interval._of(ln, ld, hn, hd)
+
+    # comparisons with a number, without building Fractions (hot in the rules)
+    def lo_above(self, x) -> bool:
+        """lo > x: every value is above x."""
+        n, d = _ratio(x)
+        return self.ln * d > n * self.ld
+
+    def hi_below(self, x) -> bool:
+        """hi < x: every value is below x."""
+        n, d = _ratio(x)
+        return self.hn * d < n * self.hd
+
+    def above_all(self, o: "Interval") -> bool:
+        """lo > o.hi: every value is above every value of `o`."""
+        return self.ln * o.hd > o.hn * self.ld
+
+
+def _add(an: int, ad: int, bn: int, bd: int) -> tuple[int, int]:
+    """an/ad + bn/bd over the least common denominator (shown decimals share theirs)."""
+    if ad == bd:
+        return an + bn, ad
+    g = gcd(ad, bd)
+    return an * (bd // g) + bn * (ad // g), ad // g * bd
 
 
 def sum_intervals(items) -> Interval:
-    total = Interval(Fraction(0), Fraction(0))
+    total = Interval._of(0, 1, 0, 1)
     for i in items:
         total = total + i
     return total
@@ -230,3 +355,55 @@ def number_interval(cell) -> Interval | None:
     if p.value is None or p.kind == "none":
         return None
     return Interval.shown(p.value, p.decimals, p.percent)
+
+
+# ---------------------------------------------------------------- numbers of cells (memoized)
+
+_NONE = ParsedNumber("none")
+_NUMERIC_KINDS = frozenset(("number", "text", "fullwidth", "unit"))
+
+
+def _memo(cell) -> None:
+    """Fill the cell's memos: what its value means as a number, and the interval it stands for."""
+    v = cell.value
+    iv = None
+    if v is None or isinstance(v, bool):
+        p = _NONE
+    elif isinstance(v, (int, float)):
+        if _finite(v):
+            p = ParsedNumber("number", float(v))
+            iv = _shown_or_none(v, cell.decimals, cell.percent)
+        else:
+            p = _NONE
+    elif isinstance(v, str):
+        if isinstance(v, ErrorValue):
+            p = _NONE
+        else:
+            p = _parse_text(v)
+            if p.kind in _NUMERIC_KINDS and p.value is not None:
+                iv = _shown_or_none(p.value, p.decimals, p.percent)
+    else:
+        p = _NONE
+    cell.memo_parsed, cell.memo_interval, cell.memo_of = p, iv, v
+
+
+def _shown_or_none(value, decimals, percent) -> Interval | None:
+    try:
+        return Interval.shown(value, decimals, percent)
+    except (ArithmeticError, ValueError):   # inf, nan: no interval
+        return None
+
+
+def cell_parsed(cell) -> ParsedNumber:
+    """parse_number of a cell's value (an error value, such as #DIV/0!, is no number)."""
+    if cell.memo_of is not cell.value:
+        _memo(cell)
+    return cell.memo_parsed
+
+
+def cell_interval(cell) -> Interval | None:
+    """Rounding interval of the number a cell holds (shown decimals), also for text-numbers
+    ("96.03%" → 96.025%…96.035%); None for fuzzy text, blanks, errors and non-numbers."""
+    if cell.memo_of is not cell.value:
+        _memo(cell)
+    return cell.memo_interval
