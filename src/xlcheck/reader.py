@@ -79,15 +79,18 @@ def _resolve_tables(raw: RawBook, wb: Workbook) -> None:
             text = h.value if h is not None and h.value not in (None, "") else (t.columns[i] if i < len(t.columns) else "")
             headers.append(normalize_header(text))
         rows: list[TableRow] = []
+        cols = range(c0, c1 + 1)
+        fields = [f"{key}.{h}" for h in headers]
+        get = grid.get
         for idx, r in enumerate(range(r0 + 1, r1 + 1), start=1):
-            present = [grid.get((r, col)) for col in range(c0, c1 + 1)]
+            present = [get((r, col)) for col in cols]
             if all(c is None or c.formula is not None or c.blank for c in present):
                 continue  # blank row (formula-only cells do not make a row filled)
             cells = {}
-            for h, col, c in zip(headers, range(c0, c1 + 1), present):
+            for h, fld, col, c in zip(headers, fields, cols, present):
                 if c is None:
                     c = _cell_at(wb, t.sheet, r, col)
-                c.field, c.row = f"{key}.{h}", idx
+                c.field, c.row = fld, idx
                 cells[h] = c
             rows.append(TableRow(idx, cells))
         wb.tables[key] = Table(key, t.sheet, t.ref, headers, rows, r0, c0, r1)
