@@ -86,18 +86,27 @@ class Interface:
 _cache: dict[str, Interface] = {}
 
 
+_by_checks: dict[int, tuple[object, Interface]] = {}   # id(Checks) -> (Checks, its interface)
+
+
 def interface(ctx_or_dir) -> Interface:
     """The interface of a checks directory (a Context, a Checks or a path); loaded once."""
     d = ctx_or_dir
     if hasattr(d, "checks"):
         d = d.checks
-    if hasattr(d, "directory"):
+    hit = _by_checks.get(id(d))
+    if hit is not None and hit[0] is d:   # every rule asks: skip the path arithmetic
+        return hit[1]
+    checks = d if hasattr(d, "directory") else None
+    if checks is not None:
         d = d.directory
     key = str(Path(d))
     iface = _cache.get(key)
     if iface is None:
         from xlcheck.rules import load_toml
         iface = _cache[key] = _build(load_toml(Path(d) / "interface.toml"))
+    if checks is not None:
+        _by_checks[id(checks)] = (checks, iface)
     return iface
 
 
@@ -247,6 +256,17 @@ def direction(value) -> str | None:
     otherwise; None when blank."""
     if value is None:
         return None
+    if type(value) is str and len(value) <= 64:
+        return _direction_text(value)   # a handful of distinct values, asked for per row by many rules
+    return _direction(value)
+
+
+@lru_cache(maxsize=1024)
+def _direction_text(value: str) -> str | None:
+    return _direction(value)
+
+
+def _direction(value) -> str | None:
     s = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
     if not s:
         return None

@@ -12,7 +12,7 @@ from xlcheck.ooxml import col_letters
 from xlcheck.rules import rule
 
 from ._text import (budget_rate_interval, cell_number, exact, explanation_problem, fmt_num,
-                    fmt_rate, indicator_rate, is_placeholder, memo, normalize_text)
+                    fmt_rate, indicator_rates, is_placeholder, memo, normalize_text)
 
 
 def _t(v) -> str:
@@ -60,20 +60,22 @@ def _needs(wb, ctx) -> list[Need]:
     t = wb.tables.get("indicators")
     if t is not None:
         over = Fraction(str(ctx.thresholds.get("over_achievement", 1.2)))
-        for r in t.rows:
-            rate = indicator_rate(r)
+        for r, rate in zip(t.rows, indicator_rates(wb)):
             if rate is None:
                 continue
+            below = rate.below()
+            if not below and not rate.above(over):
+                continue   # nothing owed: no texts to build
             item = f"指标“{_ind_name(r)}”"
             shown = r["完成率"].text if rate.reported and r.get("完成率") is not None else rate.text()
             src = "" if rate.reported else f"（按目标值 {r['年度目标值'].text}、实现值 {r['年度实现值'].text} 计算）"
-            if rate.below():
+            if below:
                 why = f"完成率 {shown}{src}，低于 100%"
                 for header, rid in (("偏差原因", "EXP003"), ("改进措施", "EXP004")):
                     c = r.get(header)
                     if c is not None:
                         out.append(Need(rid, c, header, item, why))
-            elif rate.above(over):
+            else:
                 c = r.get("偏差原因")
                 if c is not None:
                     out.append(Need("EXP005", c, "偏差原因", item,
@@ -91,16 +93,22 @@ def _needs(wb, ctx) -> list[Need]:
     rate = budget_rate_interval(wb) if note is not None else None
     if rate is not None:
         lim = Fraction(str(ctx.thresholds.get("budget_completion_min", 0.9)))
-        if rate.hi < lim:
+        if rate.hi_below(lim):
             out.append(Need("EXP007", note, "预算执行情况说明", "预算执行",
                             f"预算完成率 {fmt_rate(rate)}（实际支出 {wb.names['spend_actual'].text} 万元），"
                             f"低于 {format_rate(lim, 0)}"))
     return out
 
 
+def _problems(wb, ctx) -> list[tuple[Need, str | None]]:
+    """(need, explanation_problem of its cell): EXP001–EXP010 all ask, once per workbook."""
+    return memo(wb, ("exp_problems", id(ctx.checks)), lambda: [
+        (n, explanation_problem(n.cell, ctx.words, ctx.thresholds)) for n in needs(wb, ctx)])
+
+
 def _report_blank(wb, ctx, rid):
-    for n in needs(wb, ctx):
-        if n.rule == rid and explanation_problem(n.cell, ctx.words, ctx.thresholds) == "blank":
+    for n, problem in _problems(wb, ctx):
+        if n.rule == rid and problem == "blank":
             yield ctx.report(n.cell, value="", expected=n.what, item=n.item, why=n.why, what=n.what)
 
 
@@ -204,8 +212,8 @@ def placeholder(wb, ctx):
 
     示例：“结转结余率”扣 1 分，扣分原因填“同上”。
     """
-    for n in needs(wb, ctx):
-        if explanation_problem(n.cell, ctx.words, ctx.thresholds) == "placeholder":
+    for n, problem in _problems(wb, ctx):
+        if problem == "placeholder":
             yield ctx.report(n.cell, expected=n.what, item=n.item, why=n.why, what=n.what)
 
 
@@ -217,8 +225,8 @@ def too_short(wb, ctx):
     示例：指标“走访企业数”完成率 90%，偏差原因只写“疫情”。
     """
     need = int(ctx.thresholds.get("min_explanation_chars", 6))
-    for n in needs(wb, ctx):
-        if explanation_problem(n.cell, ctx.words, ctx.thresholds) == "short":
+    for n, problem in _problems(wb, ctx):
+        if problem == "short":
             yield ctx.report(n.cell, expected=f"至少 {need} 个字", item=n.item, why=n.why, what=n.what,
                              min=need)
 

@@ -11,7 +11,7 @@ from xlcheck.numbers import Interval, format_amount, parse_number
 from xlcheck.rules import rule
 
 from ._text import (ONE, budget_adjusted_interval, cell_interval, cell_number, exact, fmt_num,
-                    fmt_rate, framework_keys, framework_row, indicator_rate, memo, stated_scores)
+                    fmt_rate, framework_keys, framework_row, indicator_rates, memo, stated_scores)
 
 # ---------------------------------------------------------------- reading the scores table
 
@@ -291,6 +291,10 @@ def weight_sums(wb, ctx):
 
 def _score_sum(wb) -> tuple[Decimal, int] | None:
     """Exact Σ 自评得分 of the numeric scores and how many there are (None: no score at all)."""
+    return memo(wb, "pts.score_sum", lambda: _score_sum_of(wb))   # four rules need it
+
+
+def _score_sum_of(wb) -> tuple[Decimal, int] | None:
     vals = [sr.score for sr in score_rows(wb) if sr.score is not None]
     if not vals:
         return None
@@ -398,10 +402,10 @@ def indicator_scores(wb, ctx):
     fw = ctx.framework
     ind = wb.tables["indicators"]
     by_kind: dict[str, list[tuple[object, object]]] = {}
-    for r in ind.rows:
+    for r, rate in zip(ind.rows, indicator_rates(wb)):
         k = _text(r.value("一级指标"))
         if k:
-            by_kind.setdefault(k, []).append((r, indicator_rate(r)))
+            by_kind.setdefault(k, []).append((r, rate))
     for fname, sr in matched_rows(wb, fw).items():
         kind = _kind_of(fname)
         if kind is None or sr.score is None or kind not in by_kind:
@@ -451,12 +455,13 @@ def _table_sums(wb, fw) -> dict[tuple[int, str], tuple[Decimal, bool]]:
         keys = [(1, fr.level1 if fr else sr.level1), (2, fr.level2 if fr else sr.level2)]
         if fr is not None:
             keys.append((3, fr.name))
+        e = None if sr.score is None else exact(sr.score)
         for k in keys:
             acc = out.setdefault(k, [Decimal(0), True])
-            if sr.score is None:
+            if e is None:
                 acc[1] = False
             else:
-                acc[0] += exact(sr.score)
+                acc[0] += e
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 try:
@@ -88,9 +89,23 @@ class Framework:
 
 def normalize_name(s) -> str:
     """Name key that ignores the width of brackets/quotes and whitespace."""
+    if type(s) is str and len(s) <= 64:
+        return _normalize_text(s)   # the rules ask for the same few names again and again
+    return _normalize(s)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_text(s: str) -> str:
+    return _normalize(s)
+
+
+_WS = re.compile(r"\s+")
+
+
+def _normalize(s) -> str:
     s = "" if s is None else str(s)
     s = s.replace("（", "(").replace("）", ")").replace("“", '"').replace("”", '"')
-    return re.sub(r"\s+", "", s.replace("\u3000", ""))
+    return _WS.sub("", s.replace("\u3000", ""))
 
 
 def default_framework_path() -> Path:
