@@ -40,12 +40,13 @@ def _shown(cell) -> str:
     return clean_text(cell.text) if cell is not None and not cell.blank else "0（未填）"
 
 
-def _rate_finding(ctx, cell, computed: Interval | None, **params):
+def _rate_finding(ctx, cell, computed: Interval | None, params):
+    """A finding when the reported rate is out of reach; `params()` builds the message's texts."""
     rep = reported(cell)
     if rep is None or computed is None or rep.intersects(computed):
         return
     value = reported_text(cell)
-    yield ctx.report(cell, value=value, expected=fmt_rate(computed.mid, 2, avoid=value), **params)
+    yield ctx.report(cell, value=value, expected=fmt_rate(computed.mid, 2, avoid=value), **params())
 
 
 @rule("ARI001", needs=("budget_adjusted", "budget_initial", "budget_adjustment"))
@@ -75,8 +76,8 @@ def adjust_rate(wb, ctx):
     a, b = _iv(wb, "budget_adjustment"), _iv(wb, "budget_initial")
     if a is None or b is None:
         return
-    yield from _rate_finding(ctx, wb.names["budget_adjust_rate"], a / b,
-                             adj=_shown(wb.names["budget_adjustment"]), init=_shown(wb.names["budget_initial"]))
+    yield from _rate_finding(ctx, wb.names["budget_adjust_rate"], a / b, lambda: dict(
+        adj=_shown(wb.names["budget_adjustment"]), init=_shown(wb.names["budget_initial"])))
 
 
 @rule("ARI003", needs=("budget_completion_rate", "spend_actual", "budget_initial", "budget_adjustment"))
@@ -89,8 +90,8 @@ def completion_rate(wb, ctx):
     a, b = _iv(wb, "spend_actual"), _adjusted(wb)
     if a is None or b is None:
         return
-    yield from _rate_finding(ctx, wb.names["budget_completion_rate"], a / b,
-                             actual=_shown(wb.names["spend_actual"]), adjusted=fmt_amount(b))
+    yield from _rate_finding(ctx, wb.names["budget_completion_rate"], a / b, lambda: dict(
+        actual=_shown(wb.names["spend_actual"]), adjusted=fmt_amount(b)))
 
 
 @rule("ARI004", needs=("spend_yoy_rate", "spend_actual", "spend_prev_year"))
@@ -105,8 +106,8 @@ def yoy_rate(wb, ctx):
     q = a / p   # a/p − 1: each input once, so the interval is exact
     if q is None:
         return
-    yield from _rate_finding(ctx, wb.names["spend_yoy_rate"], q - Interval(ONE, ONE),
-                             actual=_shown(wb.names["spend_actual"]), prev=_shown(wb.names["spend_prev_year"]))
+    yield from _rate_finding(ctx, wb.names["spend_yoy_rate"], q - Interval(ONE, ONE), lambda: dict(
+        actual=_shown(wb.names["spend_actual"]), prev=_shown(wb.names["spend_prev_year"])))
 
 
 @rule("ARI005", needs=("project_eval_share", "project_eval_funds", "spend_project"))
@@ -118,8 +119,8 @@ def project_share(wb, ctx):
     a, b = _iv(wb, "project_eval_funds"), _iv(wb, "spend_project")
     if a is None or b is None:
         return
-    yield from _rate_finding(ctx, wb.names["project_eval_share"], a / b,
-                             funds=_shown(wb.names["project_eval_funds"]), project=_shown(wb.names["spend_project"]))
+    yield from _rate_finding(ctx, wb.names["project_eval_share"], a / b, lambda: dict(
+        funds=_shown(wb.names["project_eval_funds"]), project=_shown(wb.names["spend_project"])))
 
 
 @rule("ARI006", needs=("project_eval_funds", "spend_project"))
@@ -132,7 +133,7 @@ def project_funds_within(wb, ctx):
     a, b = interval(cell), _iv(wb, "spend_project")
     if a is None or b is None:
         return
-    if a.lo > b.hi:
+    if a.above_all(b):
         yield ctx.report(cell, value=clean_text(cell.text), expected=f"≤ {_shown(wb.names['spend_project'])}",
                          project=_shown(wb.names["spend_project"]))
 
@@ -254,7 +255,7 @@ def _classify_rows(wb):
     for r, d, rep, cands, tn, an in rows:
         if rep is None or any(rep.intersects(c) for c in cands):
             continue
-        capped = d in (GE, EQ) and rep.contains(ONE) and all(c.lo > ONE for c in cands)
+        capped = d in (GE, EQ) and rep.contains(ONE) and all(c.lo_above(ONE) for c in cands)
         bad.append((r, "capped" if capped else "wrong", d, tn, an))
     return bad
 
@@ -264,7 +265,7 @@ def _over_100_rows(wb) -> list[int]:
     out = []
     for r in wb.tables["indicators"].rows:
         rep = reported(r.get("完成率"))
-        if rep is not None and rep.lo > ONE:
+        if rep is not None and rep.lo_above(ONE):
             out.append(r.index)
     return out
 
@@ -344,7 +345,7 @@ def task_funds(wb, ctx):
     for r in wb.tables["tasks"].rows:
         c = r[FUNDS]
         a = interval(c)
-        if a is not None and a.lo > b.hi:
+        if a is not None and a.above_all(b):
             yield ctx.report(c, value=clean_text(c.text), expected=f"≤ {clean_text(actual.text)}",
                              n=r.index, name=clean_text(r.value("任务名称")) or f"第 {r.index} 行",
                              actual=clean_text(actual.text), loc=where(c, iface))
@@ -364,12 +365,12 @@ def task_funds_total(wb, ctx):
     cells = [c for c in t.column(FUNDS) if not c.blank]
     ivs = [interval(c) for c in cells]
     ivs = [iv for iv in ivs if iv is not None]
-    if len(ivs) < 2 or any(iv.lo > b.hi for iv in ivs):
+    if len(ivs) < 2 or any(iv.above_all(b) for iv in ivs):
         return
     total = ivs[0]
     for iv in ivs[1:]:
         total = total + iv
-    if total.lo > b.hi:
+    if total.above_all(b):
         col = t.first_col + t.headers.index(FUNDS)
         from xlcheck.ooxml import col_letters
         yield ctx.report(None, value=fmt_amount(total), expected=f"≤ {clean_text(actual.text)}",

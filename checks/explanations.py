@@ -257,10 +257,13 @@ def pasted(wb, ctx):
             continue
         first: dict[str, tuple[object, str]] = {}
         for r in t.rows:
-            c = r.get(col)
-            if c is None or c.blank or not isinstance(c.value, str) or is_placeholder(c.value, ph):
+            c = r.cells.get(col)
+            if c is None:
                 continue
-            key = normalize_text(c.value)
+            v = c.value     # text only (a blank text is whitespace)
+            if not isinstance(v, str) or not v.strip() or is_placeholder(v, ph):
+                continue
+            key = normalize_text(v)
             if not key:
                 continue
             item = _t(r.value(item_col)) if item_col else ""

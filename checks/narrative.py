@@ -28,21 +28,26 @@ FIGURE_SKIP_TABLES = ("tasks",)
 
 def text_cells(wb, skip_tables=()):
     """(label, cell) of every free-text cell: text_* names, budget_note, explanation columns."""
+    for label, c, table in memo(wb, "txt_text_cells", lambda: list(_text_cells(wb))):
+        if table not in skip_tables:
+            yield label, c
+
+
+def _text_cells(wb):
+    """(label, cell, table or None) of every free-text cell (TXT001 and TXT002 walk the same)."""
     for name in sorted(wb.names):
         if name.startswith("text_") or name == "budget_note":
             c = wb.names[name]
             if isinstance(c.value, str) and c.value.strip():
-                yield FIELD_LABELS.get(name, name), c
+                yield FIELD_LABELS.get(name, name), c, None
     for table, col in TEXT_COLUMNS:
-        if table in skip_tables:
-            continue
         t = wb.tables.get(table)
         if t is None or not t.has(col):
             continue
         for r in t.rows:
-            c = r.get(col)
+            c = r.cells.get(col)
             if c is not None and isinstance(c.value, str) and c.value.strip():
-                yield f"{col}（第 {r.index} 行）", c
+                yield f"{col}（第 {r.index} 行）", c, table
 
 
 def _eval_year(wb) -> int | None:

@@ -435,7 +435,17 @@ def indicator_scores(wb, ctx):
 CONCLUSION_FIELDS = ("text_conclusion",)
 
 
+_ITEM_NAMES: dict[int, tuple[object, dict]] = {}   # id(framework) -> (framework, its item names)
+
+
 def _item_names(wb, fw) -> dict[str, tuple[int, str]]:
+    hit = _ITEM_NAMES.get(id(fw))
+    if hit is None or hit[0] is not fw:   # the framework's, not the workbook's: build once
+        hit = _ITEM_NAMES[id(fw)] = (fw, _build_item_names(fw))
+    return hit[1]
+
+
+def _build_item_names(fw) -> dict[str, tuple[int, str]]:
     names: dict[str, tuple[int, str]] = {}
     for a, _ in fw.level1:
         names[normalize_name(a)] = (1, a)
@@ -477,7 +487,7 @@ def conclusion_total(wb, ctx):
     if s is None:
         return
     total, _ = s
-    sums = _table_sums(wb, fw)
+    sums = None   # built when a subtotal is stated (most conclusions state only the total)
     names = _item_names(wb, fw)
     for field in CONCLUSION_FIELDS:
         c = wb.names.get(field)
@@ -488,6 +498,8 @@ def conclusion_total(wb, ctx):
             if st.target is None:
                 want, complete, label = total, True, "评分表各项得分合计"
             else:
+                if sums is None:
+                    sums = _table_sums(wb, fw)
                 want, complete = sums.get((st.level, st.target), (None, False))
                 label = f"评分表“{st.target}”得分合计" if st.level < 3 else f"评分表“{st.target}”得分"
             if want is None or not complete:

@@ -7,6 +7,7 @@ still formulas; no data typed outside the tables. The runner skips every other r
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import xlcheck
 from xlcheck import calc
@@ -195,6 +196,11 @@ def missing_table(wb, ctx):
                          advice=advice, sheet=sheet)
 
 
+@lru_cache(maxsize=64)
+def _normalized_headers(headers: tuple) -> list[str]:
+    return [normalize_header(h) for h in headers]
+
+
 @rule("STR007")
 def headers(wb, ctx):
     """表格的列标题被修改或删除。
@@ -208,7 +214,7 @@ def headers(wb, ctx):
         t = wb.tables.get(name)
         if t is None:
             continue
-        want = [normalize_header(h) for h in spec.headers]
+        want = _normalized_headers(spec.headers)
         got = list(t.headers)
         pos = {h: i for i, h in enumerate(got)}
         prev = -1
@@ -327,6 +333,10 @@ def formula_cleared(wb, ctx):
             yield ctx.report(cell, value="", expected="公式", what=f"“绩效指标”第 {r.index} 行“完成率”")
 
 
+_NON_DIGIT = re.compile(r"\D")
+_BLANKS = re.compile(r"\s+")
+
+
 @rule("STR011")
 def outside_tables(wb, ctx):
     """在表格之外填写了数据（表格最后一行的下方，或表格右侧）。
@@ -338,7 +348,7 @@ def outside_tables(wb, ctx):
     报“表格“绩效指标”下方有 3 个单元格填写了内容（A45 等）”。
     """
     iface = interface(ctx)
-    named_rows = {(c.sheet, int(re.sub(r"\D", "", c.address))) for c in wb.names.values()
+    named_rows = {(c.sheet, int(_NON_DIGIT.sub("", c.address))) for c in wb.names.values()
                   if c.sheet and c.address}
     table_boxes = []
     for t in wb.tables.values():
@@ -351,13 +361,11 @@ def outside_tables(wb, ctx):
         grid = wb.cells.get(t.sheet, {})
         below, right = [], []
         others = [(orr0, oc0, orr1, oc1) for o, orr0, oc0, orr1, oc1 in table_boxes if o.sheet == t.sheet]
-        for (r, c), cell in grid.items():
-            if r > r1:              # position first: most cells are inside the table or above it
-                side = below
-            elif r0 <= r <= r1 and c > c1:
-                side = right
-            else:
-                continue
+        # position first, in one comprehension: most cells are inside the table or above it
+        outside = [k for k in grid if k[0] > r1 or (k[1] > c1 and r0 <= k[0] <= r1)]
+        for r, c in outside:
+            cell = grid[(r, c)]
+            side = below if r > r1 else right
             if cell.blank and cell.formula is None:
                 continue
             if (t.sheet, r) in named_rows:
@@ -375,9 +383,10 @@ def outside_tables(wb, ctx):
                              count=len(found), first=cell.address)
 
 
+@lru_cache(maxsize=512)   # the template's formulas, and the same few in every workbook
 def _formula_key(text: str) -> str:
     """A formula compared as Excel means it: no "=", no blanks, upper case, no future-function prefix."""
-    s = re.sub(r"\s+", "", text or "").lstrip("=").upper()
+    s = _BLANKS.sub("", text or "").lstrip("=").upper()
     return s.replace("_XLFN.", "").replace("_XLUDF.", "")
 
 

@@ -10,10 +10,11 @@ import datetime as dt
 import math
 import re
 
+from xlcheck.model import ErrorValue
 from xlcheck.rules import rule
 
-from ._shared import (QUANT_DIRECTIONS, clean_text, direction, fmt_number, fmt_parsed, interface, number,
-                      parsed, text_of, where)
+from ._shared import (QUANT_DIRECTIONS, clean_text, direction, fmt_number, fmt_parsed, interface, memo,
+                      number, parsed, text_of, where)
 
 
 @rule("VAL001")
@@ -87,13 +88,17 @@ def _number_cells(wb, iface):
                     yield r[h]
 
 
+def _text_cells(wb, iface) -> list:
+    """(cell, parsed) of the number cells holding text, once for VAL003–VAL006."""
+    return memo(wb, ("val_text_cells", id(iface)), lambda: [
+        (cell, parsed(cell)) for cell in _number_cells(wb, iface)
+        if isinstance(cell.value, str) and not cell.is_error])
+
+
 def _text_numbers(wb, ctx, kind):
     iface = interface(ctx)
     fuzzy_words = ctx.words.get("fuzzy_markers")
-    for cell in _number_cells(wb, iface):
-        if not isinstance(cell.value, str) or cell.is_error:
-            continue
-        p = parsed(cell)
+    for cell, p in _text_cells(wb, iface):
         if p.kind != kind:
             continue
         if kind == "fuzzy" and fuzzy_words is not None and p.extra not in fuzzy_words:
@@ -167,12 +172,12 @@ def error_values(wb, ctx):
     """
     iface = interface(ctx)
     seen = set()
-    cells = list(wb.names.values())
+    cells = [c for c in wb.names.values() if isinstance(c.value, ErrorValue)]
     for t in wb.tables.values():
         for r in t.rows:
-            cells.extend(r.cells.values())
+            cells.extend([c for c in r.cells.values() if isinstance(c.value, ErrorValue)])
     for cell in cells:
-        if not cell.is_error or id(cell) in seen:
+        if id(cell) in seen:
             continue
         seen.add(id(cell))
         v = str(cell.value)

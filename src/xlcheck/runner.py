@@ -11,7 +11,7 @@ from .errors import ReadError
 from .explanations import read_explanations
 from .findings import Finding, counts, passes
 from .model import Workbook
-from .numbers import parse_number
+from .numbers import cell_parsed, parse_number
 from .rules import Checks, Context, load_checks
 
 CHUNK = 128  # files per task: batch rules (pandera) validate a chunk's tables in one pass; ~25 ms per call
@@ -67,15 +67,46 @@ def _safe(rule, call) -> list:
     try:
         return list(call() or ())
     except Exception:  # a rule's bug must not hide the other findings
-        tb = traceback.format_exc(limit=3)
-        return [Finding(rule.id, "warning", f"检查规则 {rule.id} 运行出错，本项未能检查：{tb.strip().splitlines()[-1]}")]
+        return [_crashed(rule)]
+
+
+def _crashed(rule) -> Finding:
+    tb = traceback.format_exc(limit=3)
+    return Finding(rule.id, "warning", f"检查规则 {rule.id} 运行出错，本项未能检查：{tb.strip().splitlines()[-1]}")
+
+
+_WB_RULES: dict[int, tuple] = {}   # id(checks) -> (checks, number of its rules, [(rule, Context)])
+
+
+def _workbook_rules(checks: Checks) -> list:
+    """The workbook rules with one Context each (contexts hold no per-workbook state)."""
+    hit = _WB_RULES.get(id(checks))
+    if hit is None or hit[0] is not checks or hit[1] != len(checks.rules):
+        hit = _WB_RULES[id(checks)] = (checks, len(checks.rules),
+                                       [(r, Context(checks, r)) for r in checks.by_scope("workbook")])
+    return hit[2]
 
 
 def _workbook_findings(wb: Workbook, checks: Checks) -> list[Finding]:
     out: list[Finding] = []
-    for r in checks.by_scope("workbook"):
-        if all(wb.has(n) for n in r.needs):
-            out.extend(_safe(r, lambda r=r: r.func(wb, Context(checks, r))))
+    has: dict[str, bool] = {}   # many rules share their needs
+    for r, ctx in _workbook_rules(checks):
+        ok = True
+        for n in r.needs:
+            h = has.get(n)
+            if h is None:
+                h = has[n] = wb.has(n)
+            if not h:
+                ok = False
+                break
+        if not ok:
+            continue
+        try:
+            found = r.func(wb, ctx)
+            if found:
+                out.extend(list(found))   # all or nothing: a rule that fails midway reports only that
+        except Exception:  # a rule's bug must not hide the other findings
+            out.append(_crashed(r))
     return out
 
 
@@ -103,7 +134,8 @@ def summarize(wb: Workbook, checks: Checks) -> dict:
     total = None
     scores = wb.tables.get("scores")
     if scores is not None and scores.has("自评得分"):
-        vals = [parse_number(c.value).value for c in scores.column("自评得分")]
+        # the rules have parsed these cells already (an error value is parsed as its text here)
+        vals = [(parse_number(c.value) if c.is_error else cell_parsed(c)).value for c in scores.column("自评得分")]
         nums = [v for v in vals if v is not None]
         if nums:
             total = round(sum(nums), 2)
