@@ -261,6 +261,7 @@ def snippet(text, start: int = 0, length: int = 24) -> str:
 # ---------------------------------------------------------------- text scanning: stray years
 
 _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*年")
+_YEAR_LOOSE = re.compile(r"(?:19|20)\d\d")
 _RANGE_BEFORE = re.compile(r"[—–\-~～至到]\s*$")
 _RANGE_AFTER = re.compile(r"\s*年?\s*[—–\-~～至到]\s*(?:(?:19|20)\d{2}|\d{1,2}\s*月)")
 _DATED = re.compile(r"\s*年\s*\d{1,2}\s*月")
@@ -305,6 +306,10 @@ def stray_years(text, eval_year: int) -> list[YearMention]:
     (于2022年1月举行) and "YYYY年以来".
     """
     if not isinstance(text, str) or "年" not in text:
+        return []
+    # every year _YEAR finds is also found by this plain scan (its lookbehind rules out a digit just
+    # before, so no earlier match can overlap it): most texts name only the evaluated year
+    if set(_YEAR_LOOSE.findall(text)) <= {str(eval_year)}:
         return []
     if set(_YEAR.findall(text)) <= {str(eval_year)}:
         return []

@@ -78,21 +78,21 @@ def stray_year(wb, ctx):
 
 
 def _table_figures(wb):
-    """kind → (interval, how the table gives it)."""
+    """kind → (interval, how the table gives it: a function building the text, called on a mismatch)."""
     out = {}
     for kind, name, label in (("budget_initial", "budget_initial", "年初预算数"),
                               ("spend_actual", "spend_actual", "实际支出数")):
         c = wb.names.get(name)
         iv = cell_interval(c) if c is not None else None
         if iv is not None:
-            out[kind] = (iv, f"{label} {c.text} 万元")
+            out[kind] = (iv, lambda label=label, c=c: f"{label} {c.text} 万元")
     adj = budget_adjusted_interval(wb)
     if adj is not None:
-        out["budget_adjusted"] = (adj, f"调整后预算数 {fmt_rate_amount(adj)} 万元")
+        out["budget_adjusted"] = (adj, lambda: f"调整后预算数 {fmt_rate_amount(adj)} 万元")
     rate = budget_rate_interval(wb)
     if rate is not None:
-        out["rate"] = (rate, f"预算完成率为 {fmt_rate(rate)}（实际支出 {wb.names['spend_actual'].text} 万元 / "
-                             f"调整后预算 {fmt_rate_amount(adj)} 万元）")
+        out["rate"] = (rate, lambda: f"预算完成率为 {fmt_rate(rate)}（实际支出 {wb.names['spend_actual'].text} 万元 / "
+                                     f"调整后预算 {fmt_rate_amount(adj)} 万元）")
     return out
 
 
@@ -114,7 +114,7 @@ def _mismatches(wb, kinds):
                 continue
             iv, how = table[st.kind]
             if not st.interval.intersects(iv):
-                bad.append((st, how))
+                bad.append((st, how()))
         if bad:
             yield label, c, bad
 
