@@ -166,14 +166,14 @@ class Rate:
     def text(self) -> str:
         return fmt_rate(self.interval)
 
-    def below(self, bound: Fraction = ONE) -> bool:
+    def below(self, bound: Fraction | int = 1) -> bool:
         """Certainly below `bound` (every value the rounding allows is below it)."""
         return self.interval.hi_below(bound)
 
-    def above(self, bound: Fraction) -> bool:
+    def above(self, bound: Fraction | int) -> bool:
         return self.interval.lo_above(bound)
 
-    def reaches(self, bound: Fraction = ONE) -> bool:
+    def reaches(self, bound: Fraction | int = 1) -> bool:
         return not self.interval.hi_below(bound)
 
 

@@ -226,23 +226,6 @@ def _formula_text(d, tn, an) -> str:
     return "按实现值 ÷ 目标值计算"
 
 
-def _indicator_rows(wb):
-    """(row, direction, reported interval, candidates, target, actual) of the computable rows."""
-    t = wb.tables["indicators"]
-    for r in t.rows:
-        d = direction(r.value("指标方向"))
-        if d not in QUANT_DIRECTIONS:
-            continue
-        tc, ac = r["年度目标值"], r["年度实现值"]
-        ti, ai = interval(tc), interval(ac)
-        if ti is None or ai is None:
-            continue
-        cands = rate_candidates(d, ti, ai)
-        if cands is None:
-            continue
-        yield r, d, reported(r["完成率"]), cands, number(tc), number(ac)
-
-
 def _classify(wb):
     """Rows whose reported 完成率 matches no candidate: (row, kind, d, tn, an) with kind
     "capped" (reported 100% while the inputs give more, ≥ or =) or "wrong". Once per workbook."""
@@ -250,13 +233,27 @@ def _classify(wb):
 
 
 def _classify_rows(wb):
-    rows = list(_indicator_rows(wb))
     bad = []
-    for r, d, rep, cands, tn, an in rows:
-        if rep is None or any(rep.intersects(c) for c in cands):
+    for r in wb.tables["indicators"].rows:
+        d = direction(r.value("指标方向"))
+        if d not in QUANT_DIRECTIONS:
             continue
-        capped = d in (GE, EQ) and rep.contains(ONE) and all(c.lo_above(ONE) for c in cands)
-        bad.append((r, "capped" if capped else "wrong", d, tn, an))
+        rep = reported(r["完成率"])
+        if rep is None:
+            continue   # nothing reported: nothing to compare (before any arithmetic)
+        tc, ac = r["年度目标值"], r["年度实现值"]
+        ti, ai = interval(tc), interval(ac)
+        if ti is None or ai is None:
+            continue
+        cands = rate_candidates(d, ti, ai)
+        if cands is None:
+            continue
+        for c in cands:
+            if rep.intersects(c):
+                break
+        else:
+            capped = d in (GE, EQ) and rep.contains(ONE) and all(c.lo_above(ONE) for c in cands)
+            bad.append((r, "capped" if capped else "wrong", d, number(tc), number(ac)))
     return bad
 
 

@@ -4,6 +4,7 @@ under several items)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 from fractions import Fraction
 
 from xlcheck.framework import normalize_name
@@ -26,7 +27,11 @@ class Need:
     cell: object       # Cell (may be an empty cell object of the table)
     what: str          # 扣分原因 / 改进措施 / 偏差原因 / 未完成原因 / 预算执行情况说明
     item: str          # “结转结余率” / 指标“举办活动次数” / 任务“…”
-    why: str           # 自评得分 16 分，低于分值 20 分
+    make_why: Callable[[], str]   # builds “自评得分 16 分，低于分值 20 分”: only for what is reported
+
+    @property
+    def why(self) -> str:
+        return self.make_why()
 
 
 def _deductions(wb):
@@ -43,6 +48,13 @@ def _ind_name(r) -> str:
     return _t(r.value("三级指标")) or f"第 {r.index} 行"
 
 
+def _rate_shown(r, rate) -> str:
+    """The row's 完成率 as reported, or as computed with its inputs ("90%（按目标值 50、实现值 45 计算）")."""
+    shown = r["完成率"].text if rate.reported and r.get("完成率") is not None else rate.text()
+    src = "" if rate.reported else f"（按目标值 {r['年度目标值'].text}、实现值 {r['年度实现值'].text} 计算）"
+    return f"{shown}{src}"
+
+
 def needs(wb, ctx) -> list[Need]:
     """Every explanation the workbook owes (computed once per workbook and checks directory)."""
     return memo(wb, ("exp_needs", id(ctx.checks)), lambda: _needs(wb, ctx))
@@ -52,7 +64,8 @@ def _needs(wb, ctx) -> list[Need]:
     out: list[Need] = []
     for r, s, p in _deductions(wb):
         name = _t(r.value("三级指标")) or f"第 {r.index} 行"
-        why = f"自评得分 {r['自评得分'].text} 分，低于分值 {fmt_num(p)} 分（扣 {fmt_num(exact(p) - exact(s))} 分）"
+        why = (lambda r=r, s=s, p=p:
+               f"自评得分 {r['自评得分'].text} 分，低于分值 {fmt_num(p)} 分（扣 {fmt_num(exact(p) - exact(s))} 分）")
         for header, rid in (("扣分原因", "EXP001"), ("改进措施", "EXP002")):
             c = r.get(header)
             if c is not None:
@@ -67,10 +80,8 @@ def _needs(wb, ctx) -> list[Need]:
             if not below and not rate.above(over):
                 continue   # nothing owed: no texts to build
             item = f"指标“{_ind_name(r)}”"
-            shown = r["完成率"].text if rate.reported and r.get("完成率") is not None else rate.text()
-            src = "" if rate.reported else f"（按目标值 {r['年度目标值'].text}、实现值 {r['年度实现值'].text} 计算）"
             if below:
-                why = f"完成率 {shown}{src}，低于 100%"
+                why = lambda r=r, rate=rate: f"完成率 {_rate_shown(r, rate)}，低于 100%"
                 for header, rid in (("偏差原因", "EXP003"), ("改进措施", "EXP004")):
                     c = r.get(header)
                     if c is not None:
@@ -78,8 +89,8 @@ def _needs(wb, ctx) -> list[Need]:
             else:
                 c = r.get("偏差原因")
                 if c is not None:
-                    out.append(Need("EXP005", c, "偏差原因", item,
-                                    f"完成率 {shown}{src}，高于 {format_rate(over, 0)}（目标值可能设置偏低）"))
+                    out.append(Need("EXP005", c, "偏差原因", item, lambda r=r, rate=rate: (
+                        f"完成率 {_rate_shown(r, rate)}，高于 {format_rate(over, 0)}（目标值可能设置偏低）")))
     t = wb.tables.get("tasks")
     if t is not None and t.has("完成状态"):
         for r in t.rows:
@@ -88,15 +99,16 @@ def _needs(wb, ctx) -> list[Need]:
                 c = r.get("未完成原因")
                 if c is not None:
                     name = _t(r.value("任务名称")) or f"第 {r.index} 行"
-                    out.append(Need("EXP006", c, "未完成原因", f"任务“{name}”", f"完成状态为“{status}”"))
+                    out.append(Need("EXP006", c, "未完成原因", f"任务“{name}”",
+                                    lambda status=status: f"完成状态为“{status}”"))
     note = wb.names.get("budget_note")
     rate = budget_rate_interval(wb) if note is not None else None
     if rate is not None:
         lim = Fraction(str(ctx.thresholds.get("budget_completion_min", 0.9)))
         if rate.hi_below(lim):
-            out.append(Need("EXP007", note, "预算执行情况说明", "预算执行",
+            out.append(Need("EXP007", note, "预算执行情况说明", "预算执行", lambda: (
                             f"预算完成率 {fmt_rate(rate)}（实际支出 {wb.names['spend_actual'].text} 万元），"
-                            f"低于 {format_rate(lim, 0)}"))
+                            f"低于 {format_rate(lim, 0)}")))
     return out
 
 

@@ -171,24 +171,19 @@ def weights(wb, ctx):
     fw = ctx.framework
     for fname, sr in matched_rows(wb, fw).items():
         fr = framework_row(fw, fname)
-        r = sr.row
-        checks = (
-            ("分值", fr.points, "分值"),
-            ("二级分值", fr.level2_points, "二级分值"),
-            ("一级分值", fr.level1_points, "一级分值"),
-        )
-        for header, want, label in checks:
-            c = r.get(header)
+        cells = sr.row.cells
+        for header, want in (("分值", fr.points), ("二级分值", fr.level2_points), ("一级分值", fr.level1_points)):
+            c = cells.get(header)
             if c is None:
                 continue
-            v = cell_number(c)
-            if c.blank and header != "分值":
+            if header != "分值" and c.blank:
                 continue   # parent weights may be written once per group
+            v = sr.points if header == "分值" else cell_number(c)
             if not _same(v, want):
-                yield ctx.report(c, expected=fmt_num(want), name=sr.name, what=label,
+                yield ctx.report(c, expected=fmt_num(want), name=sr.name, what=header,
                                  found=c.text or "（空白）", want=fmt_num(want))
         for header, want in (("一级指标", fr.level1), ("二级指标", fr.level2)):
-            c = r.get(header)
+            c = cells.get(header)
             if c is None or c.blank:
                 continue
             if c.value != want and normalize_name(c.value) != normalize_name(want):

@@ -48,6 +48,8 @@ def value_decimals(value: float | int) -> int:
 
 
 def to_decimal(value) -> Decimal:
+    if type(value) is float:   # the common case first: isinstance(…, Fraction) goes through the ABC machinery
+        return Decimal(repr(value))
     if isinstance(value, Decimal):
         return value
     if isinstance(value, Fraction):
@@ -259,11 +261,15 @@ class Interval:
     # comparisons with a number, without building Fractions (hot in the rules)
     def lo_above(self, x) -> bool:
         """lo > x: every value is above x."""
+        if type(x) is int:
+            return self.ln > x * self.ld
         n, d = _ratio(x)
         return self.ln * d > n * self.ld
 
     def hi_below(self, x) -> bool:
         """hi < x: every value is below x."""
+        if type(x) is int:
+            return self.hn < x * self.hd
         n, d = _ratio(x)
         return self.hn * d < n * self.hd
 
