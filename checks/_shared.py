@@ -328,4 +328,11 @@ _WS = re.compile(r"\s+")
 
 def clean_text(value) -> str:
     """Text of a value with surrounding whitespace removed (None → "")."""
+    if type(value) is str and len(value) <= 64:
+        return _clean_short(value)   # dropdown choices and names, asked for per row
     return "" if value is None else _WS.sub(" ", str(value)).strip()
+
+
+@lru_cache(maxsize=2048)
+def _clean_short(value: str) -> str:
+    return _WS.sub(" ", value).strip()

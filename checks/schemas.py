@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from xlcheck.model import ErrorValue
 from xlcheck.numbers import parse_number
 from xlcheck.rules import rule
 
@@ -125,21 +126,23 @@ def table_schemas(iface) -> list[TableSchema]:
 
 # ---------------------------------------------------------------- frames
 
-def _value(cell):
-    if cell is None or cell.is_error:
-        return None            # errors are VAL007's
-    v = cell.value
-    return None if _blank(v) else v
-
-
 def _rows(workbooks, schema: TableSchema):
     """(workbook index, TableRow, {column: value}) of every table row of the batch."""
     for i, wb in enumerate(workbooks):
         t = wb.tables.get(schema.table)
         if t is None or not all(t.has(c) for c in schema.columns):
             continue   # STR006 / STR007 report the missing table or column
+        columns = schema.columns
         for r in t.rows:
-            yield i, r, {c: _value(r.get(c)) for c in schema.columns}
+            cells = r.cells
+            vals = {}
+            for c in columns:   # errors (VAL007's) and blank text count as empty; runs for every cell of the batch
+                cell = cells.get(c)
+                v = None if cell is None else cell.value
+                if v is not None and (isinstance(v, ErrorValue) or isinstance(v, str) and not v.strip()):
+                    v = None
+                vals[c] = v
+            yield i, r, vals
 
 
 def _prescreen(schema: TableSchema, rows) -> bool:
@@ -158,7 +161,9 @@ def _prescreen(schema: TableSchema, rows) -> bool:
     return False
 
 
-def _pandera_schema(schema: TableSchema):
+def _pandera_schema(schema: TableSchema, rows: list | None = None):
+    """The pandera schema; with the batch's `rows` (the frame's source) the row checks read each
+    row's {column: value} from there instead of rebuilding it from the frame's columns."""
     import pandera.pandas as pa
     columns = {}
     for c in schema.columns:
@@ -167,14 +172,17 @@ def _pandera_schema(schema: TableSchema):
         columns[c] = pa.Column(object, checks=checks, nullable=c not in schema.required, coerce=False)
     columns[WB] = pa.Column(int)
     columns[ROW] = pa.Column(int)
-    wide = [pa.Check(lambda df, f=rc.ok: _row_check(df, schema.columns, f), name=f"{rc.rule}|{rc.column}")
+    wide = [pa.Check(lambda df, f=rc.ok: _row_check(df, schema.columns, f, rows), name=f"{rc.rule}|{rc.column}")
             for rc in schema.rows]
     return pa.DataFrameSchema(columns, checks=wide, strict=False)
 
 
-def _row_check(df, columns, ok):
-    """A cross-column predicate over every row (zip of columns: no per-row pandas Series)."""
+def _row_check(df, columns, ok, rows=None):
+    """A cross-column predicate over every row (zip of columns: no per-row pandas Series); with
+    `rows`, each row's values are taken from there by the hidden row column (the same objects)."""
     import pandas as pd
+    if rows is not None:
+        return pd.Series([bool(ok(rows[j][2])) for j in df[ROW].tolist()], index=df.index)
     cols = [df[c].tolist() for c in columns]
     return pd.Series([bool(ok(dict(zip(columns, vals)))) for vals in zip(*cols)], index=df.index)
 
@@ -215,7 +223,7 @@ def validate_batch(workbooks, iface, *, engine: str | None = None) -> dict[str, 
         df[WB] = [i for i, _, _ in rows]
         df[ROW] = list(range(len(rows)))
         try:
-            _pandera_schema(schema).validate(df, lazy=True)
+            _pandera_schema(schema, rows).validate(df, lazy=True)
             continue
         except pa.errors.SchemaErrors as e:
             fc = e.failure_cases
