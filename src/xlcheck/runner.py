@@ -1,8 +1,10 @@
 """Run the checks: one workbook, or many files in chunks across processes."""
 from __future__ import annotations
 
+import gc
 import os
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -196,11 +198,34 @@ def _read_one(path: str):
     return read_workbook(path)
 
 
+@contextmanager
+def _no_cyclic_gc():
+    """Pause the cyclic garbage collector while a chunk is read and checked.
+
+    A chunk allocates ~100,000 cells that all stay alive until it is done, so every automatic
+    collection re-traverses them all: with the collector on, a 1,000-file run spent a third of its
+    time in it, and a full collection after each chunk rescanned every module and earlier result.
+    The model holds no reference cycles; the chunk is freed by reference counting."""
+    was = gc.isenabled()
+    gc.freeze()     # what is alive already (modules, earlier chunks' results) is never rescanned
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def check_paths_chunk(paths: list[str], checks_dir: str | None) -> list[FileResult]:
     """Worker entry point: read a chunk of files and check them together.
 
     Whatever a file is (an .xls, an encrypted or truncated workbook, a zip bomb, a directory …)
     it yields exactly one FileResult; reading errors never reach the caller."""
+    with _no_cyclic_gc():
+        return _check_chunk(paths, checks_dir)
+
+
+def _check_chunk(paths: list[str], checks_dir: str | None) -> list[FileResult]:
     checks = load_checks(checks_dir)
     wbs, out = [], {}
     for p in paths:
