@@ -26,8 +26,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from xlcheck.model import Cell
-from xlcheck.numbers import (Interval, ParsedNumber, cell_interval, cell_parsed, format_shown, parse_number,
-                             round_shown, value_decimals)
+from xlcheck.numbers import (Interval, ParsedNumber, cell_interval, cell_number, cell_parsed, format_shown,
+                             parse_number, round_shown, value_decimals)
 
 NUMERIC_KINDS = ("number", "text", "fullwidth", "unit")
 GE, LE, EQ, QUAL = "≥", "≤", "=", "定性"
@@ -147,10 +147,7 @@ _NO_NUMBER = ParsedNumber("none")
 
 def number(cell: Cell | None) -> float | None:
     """The number a cell holds, also when plainly typed as text; None for fuzzy text and blanks."""
-    if cell is None:
-        return None
-    p = cell_parsed(cell)
-    return p.value if p.kind in NUMERIC_KINDS else None
+    return None if cell is None else cell_number(cell)
 
 
 @lru_cache(maxsize=16384)

@@ -14,7 +14,8 @@ from fractions import Fraction
 from functools import lru_cache
 
 from xlcheck.framework import normalize_name
-from xlcheck.numbers import Interval, cell_interval as _cell_interval, cell_parsed, format_shown, parse_number, round_shown, to_decimal
+from xlcheck.numbers import (Interval, cell_interval as _cell_interval, cell_number as _cell_number, format_shown,
+                             parse_number, round_shown, to_decimal)
 
 ONE = Fraction(1)
 
@@ -59,10 +60,7 @@ def cell_number(cell) -> float | None:
 
     Fuzzy text ("超过50场", "1000余人次") is no number: it cannot be compared exactly.
     """
-    if cell is None:
-        return None
-    p = cell_parsed(cell)
-    return p.value if p.kind in _NUMERIC_KINDS else None
+    return None if cell is None else _cell_number(cell)
 
 
 def cell_interval(cell) -> Interval | None:
@@ -400,7 +398,9 @@ def _anchored(norm: str, anchor: str, pattern):
 
 def _sentence_head(norm: str, pos: int) -> str:
     """The part of the sentence holding `pos` that lies before it."""
-    i = max(norm.rfind(ch, 0, pos) for ch in "。；;！!？?\n")
+    i = max(norm.rfind("。", 0, pos), norm.rfind("；", 0, pos), norm.rfind(";", 0, pos),
+            norm.rfind("！", 0, pos), norm.rfind("!", 0, pos), norm.rfind("？", 0, pos),
+            norm.rfind("?", 0, pos), norm.rfind("\n", 0, pos))   # unrolled: no generator per call
     return norm[i + 1:pos]
 
 

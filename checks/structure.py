@@ -361,8 +361,11 @@ def outside_tables(wb, ctx):
         grid = wb.cells.get(t.sheet, {})
         below, right = [], []
         others = [(orr0, oc0, orr1, oc1) for o, orr0, oc0, orr1, oc1 in table_boxes if o.sheet == t.sheet]
-        # position first, in one comprehension: most cells are inside the table or above it
-        outside = [k for k in grid if k[0] > r1 or (k[1] > c1 and r0 <= k[0] <= r1)]
+        # position first, in a tight loop: most cells are inside the table or above it
+        outside = []
+        for r, c in grid:
+            if r > r1 or (c > c1 and r >= r0):
+                outside.append((r, c))
         for r, c in outside:
             cell = grid[(r, c)]
             side = below if r > r1 else right

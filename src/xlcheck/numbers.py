@@ -14,7 +14,7 @@ from fractions import Fraction
 from functools import lru_cache
 from math import gcd
 
-from .model import ErrorValue
+from .model import NOT_YET, ErrorValue
 
 # ---------------------------------------------------------------- number formats
 
@@ -184,11 +184,17 @@ class Interval:
     @classmethod
     def shown(cls, value: float | int | Fraction, decimals: int | None, percent: bool = False) -> "Interval":
         """The interval a reported value stands for, given the decimals it is shown with."""
+        t = type(value)
         if decimals is None:
-            decimals = value_decimals(value) if not isinstance(value, Fraction) else 10
+            if t is int:
+                decimals = 0
+            else:
+                decimals = value_decimals(value) if t is float or not isinstance(value, Fraction) else 10
             percent = False  # decimals of the raw value already count in fraction units
-        scale = decimals + (2 if percent else 0)
-        if type(value) is int or (type(value) is float and value - value == 0):
+        scale = decimals + 2 if percent else decimals
+        if t is int:
+            m = value * 10 ** scale
+        elif t is float and value - value == 0:
             m = _scaled_half_up(value, scale)
         else:   # Fraction, Decimal, bool …: the general Decimal rounding
             mid = Fraction(round_shown(value, scale))
@@ -369,30 +375,28 @@ _NONE = ParsedNumber("none")
 _NUMERIC_KINDS = frozenset(("number", "text", "fullwidth", "unit"))
 
 
-def _memo(cell) -> None:
-    """Fill the cell's memos: what its value means as a number, and the interval it stands for."""
-    v = cell.value
-    iv = None
+def _parse_value(v) -> ParsedNumber:
+    """parse_number, with an error value (#DIV/0! …) as no number."""
     if v is None or isinstance(v, bool):
-        p = _NONE
-    elif isinstance(v, (int, float)):
-        if _finite(v):
-            p = ParsedNumber("number", float(v))
-            iv = _shown_or_none(v, cell.decimals, cell.percent)
-        else:
-            p = _NONE
-    elif isinstance(v, str):
-        if isinstance(v, ErrorValue):
-            p = _NONE
-        else:
-            p = _parse_text(v)
-            if p.kind in _NUMERIC_KINDS and p.value is not None:
-                iv = _shown_or_none(p.value, p.decimals, p.percent)
-    else:
-        p = _NONE
-    cell.memo_parsed, cell.memo_interval, cell.memo_of = p, iv, v
+        return _NONE
+    if isinstance(v, (int, float)):
+        return ParsedNumber("number", float(v)) if _finite(v) else _NONE
+    if isinstance(v, str) and not isinstance(v, ErrorValue):
+        return _parse_text(v)
+    return _NONE
 
 
+def _interval_of(cell) -> Interval | None:
+    v = cell.value
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return _shown_or_none(v, cell.decimals, cell.percent) if _finite(v) else None
+    p = cell_parsed(cell)
+    if p.kind in _NUMERIC_KINDS and p.value is not None:
+        return _shown_or_none(p.value, p.decimals, p.percent)
+    return None
+
+
+@lru_cache(maxsize=16384, typed=True)   # intervals are immutable; the same figures recur in and across workbooks
 def _shown_or_none(value, decimals, percent) -> Interval | None:
     try:
         return Interval.shown(value, decimals, percent)
@@ -400,16 +404,40 @@ def _shown_or_none(value, decimals, percent) -> Interval | None:
         return None
 
 
+# Each memo is computed when first asked for (most cells are only ever asked one of the two);
+# a new value object resets both.
+
 def cell_parsed(cell) -> ParsedNumber:
     """parse_number of a cell's value (an error value, such as #DIV/0!, is no number)."""
-    if cell.memo_of is not cell.value:
-        _memo(cell)
-    return cell.memo_parsed
+    v = cell.value
+    if cell.memo_of is not v:
+        cell.memo_of, cell.memo_parsed, cell.memo_interval = v, NOT_YET, NOT_YET
+    p = cell.memo_parsed
+    if p is NOT_YET:
+        p = cell.memo_parsed = _parse_value(v)
+    return p
 
 
 def cell_interval(cell) -> Interval | None:
     """Rounding interval of the number a cell holds (shown decimals), also for text-numbers
     ("96.03%" → 96.025%…96.035%); None for fuzzy text, blanks, errors and non-numbers."""
-    if cell.memo_of is not cell.value:
-        _memo(cell)
-    return cell.memo_interval
+    v = cell.value
+    if cell.memo_of is not v:
+        cell.memo_of, cell.memo_parsed, cell.memo_interval = v, NOT_YET, NOT_YET
+    iv = cell.memo_interval
+    if iv is NOT_YET:
+        iv = cell.memo_interval = _interval_of(cell)
+    return iv
+
+
+def cell_number(cell) -> float | None:
+    """The number a cell holds, also when plainly typed as text; None for fuzzy text, blanks,
+    errors and non-numbers (parse_number's value for the numeric kinds)."""
+    v = cell.value
+    t = type(v)
+    if t is float:        # no ParsedNumber needed for the common case
+        return v if v - v == 0 and abs(v) < MAX_MAGNITUDE else None
+    if t is int:
+        return float(v)
+    p = cell_parsed(cell)
+    return p.value if p.kind in _NUMERIC_KINDS else None
