@@ -67,13 +67,10 @@ def eval_year(wb, ctx):
 
 # ---------------------------------------------------------------- numbers typed as text
 
-def _number_cells(wb, iface):
+def _number_cells(wb, iface) -> list:
     """Every cell that should hold a number: named number cells and the number columns of tables
     (年度目标值 / 年度实现值 only where 指标方向 is ≥ ≤ =)."""
-    for name in iface.number_names:
-        cell = wb.names.get(name)
-        if cell is not None:
-            yield cell
+    out = [cell for cell in map(wb.names.get, iface.number_names) if cell is not None]
     for tname, spec in iface.tables.items():
         t = wb.tables.get(tname)
         if t is None:
@@ -81,11 +78,13 @@ def _number_cells(wb, iface):
         cols = [h for h in spec.numbers if t.has(h)]
         qcols = [h for h in spec.quantities if t.has(h)] if t.has("指标方向") else []
         for r in t.rows:
-            for h in cols:
-                yield r[h]
-            if qcols and direction(r.value("指标方向")) in QUANT_DIRECTIONS:
-                for h in qcols:
-                    yield r[h]
+            cells = r.cells
+            out.extend([cells[h] for h in cols])
+            if qcols:
+                d = cells.get("指标方向")
+                if direction(None if d is None else d.value) in QUANT_DIRECTIONS:
+                    out.extend([cells[h] for h in qcols])
+    return out
 
 
 def _text_cells(wb, iface) -> list:

@@ -149,3 +149,19 @@ def test_cell_memo_follows_a_new_value():
     assert cell_parsed(cell).value == 2.25 and cell_interval(cell) == Interval.shown(2.25, 2)
     cell.value = None
     assert cell_interval(cell) is None and cell_parsed(cell).kind == "none"
+
+
+# ---------------------------------------------------------------- text folding
+
+def _text_module():
+    import sys
+    from xlcheck.rules import load_checks
+    checks = load_checks()
+    return sys.modules[checks.get("TXT002").func.__module__.rsplit(".", 1)[0] + "._text"]
+
+
+@given(st.text(alphabet=st.sampled_from(list("预算数万元，。；：（）％．０１２３ａＺ＿\u3000 ,.;:()%09aZ_\n😀")
+                                       + [chr(0xFF01), chr(0xFF5E), chr(0xFF5F), chr(0xFF00)])))
+def test_fold_is_the_full_width_translation(text):
+    mod = _text_module()
+    assert mod.fold(text) == text.translate(mod._FULLWIDTH)
