@@ -151,15 +151,24 @@ def summarize(wb: Workbook, checks: Checks) -> dict:
 
 def check_workbooks(wbs: list[Workbook], checks: Checks) -> list[FileResult]:
     """Run batch and workbook rules over already-read workbooks."""
-    batch = _batch_findings(wbs, checks)
-    results = []
-    for wb, extra in zip(wbs, batch):
-        findings = _workbook_findings(wb, checks) + extra
-        apply_explanations(findings, wb)
-        res = FileResult(wb.source, "fail", findings, **summarize(wb, checks))
-        res.settle()
-        results.append(res)
-    return results
+    # the rules allocate many small objects while the workbooks stay alive: without a pause the
+    # cyclic collector re-walks all the workbooks again and again (as _no_cyclic_gc does for a
+    # chunk; when a caller paused it already, it is left as it is)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        batch = _batch_findings(wbs, checks)
+        results = []
+        for wb, extra in zip(wbs, batch):
+            findings = _workbook_findings(wb, checks) + extra
+            apply_explanations(findings, wb)
+            res = FileResult(wb.source, "fail", findings, **summarize(wb, checks))
+            res.settle()
+            results.append(res)
+        return results
+    finally:
+        if was:
+            gc.enable()
 
 
 def apply_explanations(findings: list[Finding], wb: Workbook) -> None:
