@@ -34,7 +34,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, Iterable
 from xml.etree.ElementTree import fromstring
-from xml.sax.saxutils import escape
 
 from . import TEMPLATE_VERSION, __version__
 from .errors import XlcheckError
@@ -451,8 +450,13 @@ class WriteError(XlcheckError):
     """The review sheet could not be written (the message is shown to the user)."""
 
 
+def escape(s: str) -> str:
+    """XML text escaping (xml.sax.saxutils would import urllib, http and ssl at startup)."""
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _attr(s) -> str:
-    return escape(str(s), {'"': "&quot;", "\n": "&#10;", "\t": "&#9;"})
+    return escape(str(s)).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 
 def _argb(rgb: str) -> str:
