@@ -145,20 +145,17 @@ def _rows(workbooks, schema: TableSchema):
             yield i, r, vals
 
 
-def _prescreen(schema: TableSchema, rows) -> bool:
-    """True when some row may fail (same predicates as the pandera checks)."""
-    for _, _, vals in rows:
-        for c in schema.required:
-            if vals.get(c) is None:
-                return True
-        for e in schema.elements:
-            v = vals.get(e.column)
-            if v is not None and not e.ok(v):
-                return True
-        for rc in schema.rows:
-            if not rc.ok(vals):
-                return True
-    return False
+def _candidates(schema: TableSchema, rows) -> list:
+    """The rows that fail some check, by the same predicates as the pandera schema: only these go
+    into the frame pandera validates (a clean row cannot fail, and it costs pandera as much)."""
+    out = []
+    for row in rows:
+        vals = row[2]
+        if any(vals.get(c) is None for c in schema.required) \
+                or any((v := vals.get(e.column)) is not None and not e.ok(v) for e in schema.elements) \
+                or not all(rc.ok(vals) for rc in schema.rows):
+            out.append(row)
+    return out
 
 
 def _pandera_schema(schema: TableSchema, rows: list | None = None):
@@ -211,8 +208,8 @@ def validate_batch(workbooks, iface, *, engine: str | None = None) -> dict[str, 
     if engine is None:
         engine = "pandera" if len(workbooks) >= PANDERA_MIN_BATCH else "direct"
     for schema in table_schemas(iface):
-        rows = list(_rows(workbooks, schema))
-        if not rows or not _prescreen(schema, rows):
+        rows = _candidates(schema, _rows(workbooks, schema))
+        if not rows:
             continue
         if engine == "direct":
             _direct(schema, rows, out)
@@ -247,16 +244,12 @@ def validate_batch(workbooks, iface, *, engine: str | None = None) -> dict[str, 
     return out
 
 
-_last: tuple | None = None   # (checks, workbooks, results) of the batch being checked
-
-
 def _results(workbooks, ctx) -> dict[str, list]:
-    global _last
-    if _last is not None and _last[0] is ctx.checks and len(_last[1]) == len(workbooks) \
-            and all(a is b for a, b in zip(_last[1], workbooks)):
-        return _last[2]
-    res = validate_batch(workbooks, interface(ctx))
-    _last = (ctx.checks, tuple(workbooks), res)
+    """The batch's validation, run once for the six VAL03x rules (shared through ctx.batch_memo)."""
+    key = ("schemas", tuple(id(wb) for wb in workbooks))
+    res = ctx.batch_memo.get(key)
+    if res is None:
+        res = ctx.batch_memo[key] = validate_batch(workbooks, interface(ctx))
     return res
 
 

@@ -99,9 +99,12 @@ class _SafeDict(dict):
 class Context:
     """What a rule sees besides the workbook: its own definition and the bureau's data."""
 
-    def __init__(self, checks: "Checks", rule: Rule):
+    def __init__(self, checks: "Checks", rule: Rule, batch_memo: dict | None = None):
         self.checks = checks
         self.rule = rule
+        # batch rules of one batch share this dict (their common validation runs once); it lives
+        # as long as the batch, so nothing of a chunk outlives it
+        self.batch_memo = {} if batch_memo is None else batch_memo
 
     @property
     def thresholds(self) -> dict:

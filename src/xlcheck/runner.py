@@ -114,12 +114,13 @@ def _workbook_findings(wb: Workbook, checks: Checks) -> list[Finding]:
 
 def _batch_findings(wbs: list[Workbook], checks: Checks) -> list[list[Finding]]:
     per = [[] for _ in wbs]
+    shared: dict = {}
     for r in checks.by_scope("batch"):
         idx = [i for i, wb in enumerate(wbs) if all(wb.has(n) for n in r.needs)]
         if not idx:
             continue
         sub = [wbs[i] for i in idx]
-        for item in _safe(r, lambda r=r, sub=sub: r.func(sub, Context(checks, r))):
+        for item in _safe(r, lambda r=r, sub=sub: r.func(sub, Context(checks, r, shared))):
             if isinstance(item, Finding):  # a crashed batch rule: tell every file
                 for i in idx:
                     per[i].append(item)
