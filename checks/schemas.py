@@ -1,19 +1,22 @@
-"""pandera schemas of the four tables, validated for many workbooks in one pass (VAL030–VAL035).
+"""pandera schemas of the four tables, validated for all the workbooks of a run in one pass (VAL030–VAL035).
 
-Each table of every workbook in a batch becomes rows of one DataFrame (with the workbook's index
-and the table row as hidden columns); its DataFrameSchema is declarative: allowed values per
-column, the 二级指标 allowed for the row's 一级指标, number columns, required cells. It is
-validated once per batch with lazy=True, and `SchemaErrors.failure_cases` are turned into findings
-that point at the exact cell (sheet, address, field `table.column`, row).
+Each table's DataFrameSchema is declarative: allowed values per column, the 二级指标 allowed for the
+row's 一级指标, number columns, required cells. Every check carries the id of the rule it reports
+under (check name "VAL031" or "VAL034|年度目标值"), so each rule keeps its own severity and text.
 
-Every check carries the id of the rule it reports under (check name "VAL031" or "VAL034|年度目标值"),
-so each rule keeps its own severity and text. One rule function per id; the validation itself runs
-once per batch (the first rule of the batch to run computes all of them, the others reuse it).
+How a run uses it:
+1. where each file is read (a worker process), `suspect_rows` cuts the workbook down to the table
+   rows that fail some check, by the very same predicates (cheap: no pandas);
+2. those rows of every file of the run become one DataFrame per table (with the workbook's index
+   and the row as hidden columns), validated once with lazy=True; `SchemaErrors.failure_cases`
+   say which check failed in which column, and become findings at the exact cell (sheet, address,
+   field `table.column`, row). The validation runs once for the six rules (the first computes it,
+   the others reuse it through the batch's shared memo).
 
-pandera costs about half a second to import, so it is imported lazily, and only when a cheap
-pre-screen with the very same predicates finds a candidate failure: a clean batch never imports it.
-A batch of one workbook (the add-in validating the open book) evaluates the same declarative
-checks directly, which gives the same findings without the import (tested side by side).
+pandera costs over half a second to import, so it is imported lazily: only when some row of the
+run is suspect, once per run (not per worker). A batch of one workbook (the add-in validating the
+open book) evaluates the same declarative checks directly, which gives the same findings without
+the import (tested side by side).
 
 Not here, to avoid duplicates: 自评得分's range and non-numeric 自评得分 (PTS004/PTS005); text that is a
 number with commas, full-width digits, units or fuzzy words (VAL003–VAL006); error values (VAL007);
@@ -24,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from xlcheck.model import ErrorValue
+from xlcheck.model import ErrorValue, Table, Workbook
 from xlcheck.numbers import parse_number
 from xlcheck.rules import rule
 
@@ -253,6 +256,25 @@ def _results(workbooks, ctx) -> dict[str, list]:
     return res
 
 
+def suspect_rows(wb, ctx) -> Workbook | None:
+    """The workbook cut down to its table rows that fail some schema check (None: none does).
+
+    Runs where the file is read; only these rows travel to the run's single validation."""
+    iface = interface(ctx)
+    keep: dict[str, dict] = {}
+    for schema in table_schemas(iface):
+        for _, r, _ in _candidates(schema, _rows([wb], schema)):
+            keep.setdefault(schema.table, {})[id(r)] = r
+    if not keep:
+        return None
+    tables = {}
+    for name, rows in keep.items():
+        t = wb.tables[name]
+        tables[name] = Table(t.name, t.sheet, t.ref, t.headers, sorted(rows.values(), key=lambda r: r.index),
+                             t.header_row, t.first_col, t.last_row)
+    return Workbook(wb.source, sheets=list(wb.sheets), tables=tables)
+
+
 # ---------------------------------------------------------------- messages
 
 def _params(rid, wb, r, column, value, iface):
@@ -294,7 +316,7 @@ def _findings(workbooks, ctx):
         yield i, ctx.report(cell, **params)
 
 
-@rule("VAL030", scope="batch")
+@rule("VAL030", scope="batch", view=suspect_rows)
 def level1_allowed(workbooks, ctx):
     """绩效指标的一级指标应为 产出指标、效益指标、满意度指标 之一（interface.toml 的 choices.levels）。
     （pandera 表结构校验，一批工作簿一次完成。）
@@ -304,7 +326,7 @@ def level1_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL031", scope="batch")
+@rule("VAL031", scope="batch", view=suspect_rows)
 def level2_allowed(workbooks, ctx):
     """绩效指标的二级指标应属于该行的一级指标：产出指标下为数量、质量、时效、成本指标；效益指标下为
     经济效益、社会效益、生态效益、可持续影响指标；满意度指标下为服务对象满意度指标。（pandera）
@@ -314,7 +336,7 @@ def level2_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL032", scope="batch")
+@rule("VAL032", scope="batch", view=suspect_rows)
 def direction_allowed(workbooks, ctx):
     """绩效指标的指标方向应为 ≥、≤、=、定性 之一（也接受 >=、<=）。（pandera）
 
@@ -323,7 +345,7 @@ def direction_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL033", scope="batch")
+@rule("VAL033", scope="batch", view=suspect_rows)
 def status_allowed(workbooks, ctx):
     """年度主要任务的完成状态应为 完成、部分完成、未完成 之一。（pandera）
 
@@ -332,7 +354,7 @@ def status_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL034", scope="batch")
+@rule("VAL034", scope="batch", view=suspect_rows)
 def numbers_are_numbers(wb_list, ctx):
     """数字列填写了完全不是数字的内容：任务涉及资金、指标完成率，以及指标方向为 ≥ ≤ = 时的年度目标值和
     年度实现值。（带单位、千分位、全角或模糊用语的数字由 VAL003–VAL006 报告；自评得分由 PTS 规则检查。）
@@ -342,7 +364,7 @@ def numbers_are_numbers(wb_list, ctx):
     yield from _findings(wb_list, ctx)
 
 
-@rule("VAL035", scope="batch")
+@rule("VAL035", scope="batch", view=suspect_rows)
 def table_required(workbooks, ctx):
     """表格中每一行的必填项：任务的任务名称、完成状态；指标的一级指标、二级指标、三级指标、指标方向、
     年度目标值、年度实现值，定性指标的完成率；问题清单的存在的主要问题（清单见 interface.toml）。（pandera）

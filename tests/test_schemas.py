@@ -179,3 +179,40 @@ def test_single_workbook_with_failures_skips_pandera(tmp_path):
         assert "pandera" not in sys.modules
     """)
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_views_carry_only_the_suspect_rows(batch, tmp_path):
+    """What travels from a worker to the run's single validation: the failing rows, nothing else."""
+    from xlcheck.reader import read_workbook
+    from xlcheck.rules import load_checks
+    from xlcheck.runner import batch_views
+    paths, _ = batch
+    checks = load_checks()
+    assert batch_views(read_workbook(paths[0]), checks) == {}
+    one = build(tmp_path / "one.xlsx", tables={"indicators": rows_of("indicators", r2={"指标方向": "增加"})})
+    views = batch_views(read_workbook(one), checks)
+    assert set(views) == set(SCHEMA_RULES)
+    view = views["VAL032"]
+    assert all(v is view for v in views.values())          # one view shared by the six rules
+    assert list(view.tables) == ["indicators"] and not view.cells and not view.names
+    assert [r.index for r in view.tables["indicators"].rows] == [2]
+    assert len(read_workbook(one).tables["indicators"].rows) == 6
+
+
+def test_one_validation_per_run_across_chunks_and_workers(batch, monkeypatch):
+    """Chunks of two files: still one validate_batch call for the whole run, in this process, and
+    the same findings with two worker processes."""
+    from xlcheck import runner
+    from xlcheck.rules import load_checks
+    schemas = sys.modules[load_checks().get("VAL030").func.__module__]   # the loaded rule module
+    paths, expected = batch
+    calls = []
+    real = schemas.validate_batch
+    monkeypatch.setattr(schemas, "validate_batch", lambda wbs, iface, **k: calls.append(len(wbs)) or real(wbs, iface, **k))
+    monkeypatch.setattr(runner, "CHUNK", 2)
+    got = list(runner.check_paths(paths, jobs=1))
+    assert calls == [3]                                      # the three workbooks with suspect rows
+    key = lambda res: [(f.rule, f.sheet, f.cell, f.message) for f in res.findings]
+    assert [key(r) for r in got] == [key(r) for r in expected]
+    two = list(runner.check_paths(paths * 3, jobs=2))       # 12 files: the pool path
+    assert [key(r) for r in two] == [key(r) for r in expected] * 3

@@ -38,24 +38,31 @@ class RuleSpec:
     func: Callable
     needs: tuple[str, ...]
     scope: str
+    view: Callable | None = None
 
 
 _pending: list[RuleSpec] = []
 
 
-def rule(id: str, *, needs: Iterable[str] = (), scope: str = "workbook"):
+def rule(id: str, *, needs: Iterable[str] = (), scope: str = "workbook", view: Callable | None = None):
     """Register a rule function.
 
     scope "workbook":   func(wb, ctx) yields Findings for one workbook.
-    scope "batch":      func(workbooks, ctx) yields (index, Finding) for many workbooks at once
-                        (used where one vectorised pass beats one call per file, e.g. pandera).
+    scope "batch":      func(workbooks, ctx) yields (index, Finding) over all the workbooks of a run
+                        in one call (where one vectorised pass beats one call per file: pandera).
+                        With `view`, view(wb, ctx) -> Workbook | None runs where each file is read
+                        and cuts it down to what the rule needs (None: nothing to check); only views
+                        travel to the run's single batch pass. Rules sharing a view function share
+                        one view per workbook.
     scope "collection": func(results, ctx) yields (index, Finding) over the FileResults of a run.
     """
     if scope not in SCOPES:
         raise ValueError(scope)
+    if view is not None and scope != "batch":
+        raise ValueError("view is for batch rules")
 
     def deco(func):
-        _pending.append(RuleSpec(id, func, tuple(needs), scope))
+        _pending.append(RuleSpec(id, func, tuple(needs), scope, view))
         return func
     return deco
 
@@ -71,6 +78,7 @@ class Rule:
     message: str
     module: str
     text_doc: str = ""   # engine rules (no function) are documented in their toml: explanation + example
+    view: Callable | None = None   # batch rules: what of a workbook they need (see `rule`)
 
     @property
     def family(self) -> str:
@@ -222,7 +230,8 @@ def load_checks(directory: str | Path | None = None) -> Checks:
         if not isinstance(t, dict):
             raise ConfigError(f"{d / (Path(module).stem + '.toml')}：缺少规则 [{spec.id}] 的级别、标题和提示文字（规则定义在 {module}）")
         _validate_text(spec.id, t, where[spec.id])
-        checks.rules.append(Rule(spec.id, spec.func, spec.needs, spec.scope, t["severity"], t["title"], t["message"], module))
+        checks.rules.append(Rule(spec.id, spec.func, spec.needs, spec.scope, t["severity"], t["title"], t["message"],
+                                 module, view=spec.view))
     # engine-level rules (FILE…) have texts but no function
     for rid, t in texts.items():
         if rid not in seen and rid.startswith("FILE"):

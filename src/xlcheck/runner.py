@@ -16,7 +16,7 @@ from .model import Workbook
 from .numbers import cell_parsed, parse_number
 from .rules import Checks, Context, load_checks
 
-CHUNK = 128  # files per task: batch rules (pandera) validate a chunk's tables in one pass; ~25 ms per call
+CHUNK = 128  # files read and checked per task (worker) before their results are sent back
 
 
 def display_path(path: str) -> str:
@@ -112,14 +112,46 @@ def _workbook_findings(wb: Workbook, checks: Checks) -> list[Finding]:
     return out
 
 
-def _batch_findings(wbs: list[Workbook], checks: Checks) -> list[list[Finding]]:
-    per = [[] for _ in wbs]
+def batch_views(wb: Workbook, checks: Checks) -> dict[str, Workbook]:
+    """Each batch rule's view of one workbook (its `view` function, else the whole workbook),
+    keyed by rule id; rules sharing a view function share one view. Rules with nothing to check
+    in this workbook are left out."""
+    out: dict[str, Workbook] = {}
+    made: dict = {}
+    for r in checks.by_scope("batch"):
+        fn = r.view
+        if fn is None:
+            view = wb
+        elif fn in made:
+            view = made[fn]
+        else:
+            try:
+                view = fn(wb, Context(checks, r))
+            except Exception:   # a broken view is that rule's crash, reported like any other
+                view = _crashed(r)
+            made[fn] = view
+        if isinstance(view, Finding):
+            out[r.id] = view
+        elif view is not None and all(view.has(n) for n in r.needs):
+            out[r.id] = view
+    return out
+
+
+def run_batch_rules(views: list[dict[str, Workbook]], checks: Checks) -> list[list[Finding]]:
+    """The batch rules over the views of many workbooks (one call per rule): findings per workbook."""
+    per: list[list[Finding]] = [[] for _ in views]
     shared: dict = {}
     for r in checks.by_scope("batch"):
-        idx = [i for i, wb in enumerate(wbs) if all(wb.has(n) for n in r.needs)]
+        idx = []
+        for i, v in enumerate(views):
+            got = v.get(r.id)
+            if isinstance(got, Finding):    # its view crashed in this workbook
+                per[i].append(got)
+            elif got is not None:
+                idx.append(i)
         if not idx:
             continue
-        sub = [wbs[i] for i in idx]
+        sub = [views[i][r.id] for i in idx]
         for item in _safe(r, lambda r=r, sub=sub: r.func(sub, Context(checks, r, shared))):
             if isinstance(item, Finding):  # a crashed batch rule: tell every file
                 for i in idx:
@@ -158,23 +190,47 @@ def check_workbooks(wbs: list[Workbook], checks: Checks) -> list[FileResult]:
     was = gc.isenabled()
     gc.disable()
     try:
-        batch = _batch_findings(wbs, checks)
-        results = []
-        for wb, extra in zip(wbs, batch):
-            findings = _workbook_findings(wb, checks) + extra
-            apply_explanations(findings, wb)
-            res = FileResult(wb.source, "fail", findings, **summarize(wb, checks))
-            res.settle()
-            results.append(res)
-        return results
+        partial = [_partial_result(wb, checks) for wb in wbs]
+        _finish_batch(partial, checks)
+        return [p.result for p in partial]
     finally:
         if was:
             gc.enable()
 
 
-def apply_explanations(findings: list[Finding], wb: Workbook) -> None:
-    """Mark findings the filler explained in the review sheet's 填报单位说明 column."""
+@dataclass(slots=True)
+class _Partial:
+    """A file's result before the run's batch rules: its views for them and its explanations."""
+    result: FileResult
+    views: dict[str, Workbook]
+    notes: dict | None = None
+
+
+def _partial_result(wb: Workbook, checks: Checks) -> _Partial:
+    findings = _workbook_findings(wb, checks)
     notes = read_explanations(wb)
+    apply_notes(findings, notes)
+    res = FileResult(wb.source, "fail", findings, **summarize(wb, checks))
+    res.settle()
+    views = batch_views(wb, checks)
+    return _Partial(res, views, notes if views else None)
+
+
+def _finish_batch(partial: list[_Partial], checks: Checks) -> None:
+    """Add the batch rules' findings (one pass over every view) and settle each result again."""
+    if not any(p.views for p in partial):
+        return
+    for p, extra in zip(partial, run_batch_rules([p.views for p in partial], checks)):
+        if extra:
+            apply_notes(extra, p.notes)
+            p.result.findings.extend(extra)
+            p.result.settle()
+        p.views, p.notes = {}, None
+
+
+def apply_notes(findings: list[Finding], notes: dict | None) -> None:
+    """Mark findings the filler explained in the review sheet's 填报单位说明 column (`notes`:
+    read_explanations of the workbook)."""
     if not notes:
         return
     for f in findings:
@@ -227,67 +283,82 @@ def _no_cyclic_gc():
 
 
 def check_paths_chunk(paths: list[str], checks_dir: str | None) -> list[FileResult]:
-    """Worker entry point: read a chunk of files and check them together.
+    """Read and check a chunk of files completely (batch rules over this chunk alone).
 
     Whatever a file is (an .xls, an encrypted or truncated workbook, a zip bomb, a directory …)
     it yields exactly one FileResult; reading errors never reach the caller."""
+    partial = _chunk_partial(paths, checks_dir)
+    _finish_batch(partial, load_checks(checks_dir))
+    return [p.result for p in partial]
+
+
+def _chunk_partial(paths: list[str], checks_dir: str | None) -> list[_Partial]:
+    """Worker entry point: read a chunk and run the workbook rules; the batch rules' views come
+    back with the results, for the run's single batch pass."""
     with _no_cyclic_gc():
         return _check_chunk(paths, checks_dir)
 
 
-def _check_chunk(paths: list[str], checks_dir: str | None) -> list[FileResult]:
+def _check_chunk(paths: list[str], checks_dir: str | None) -> list[_Partial]:
     checks = load_checks(checks_dir)
-    wbs, out = [], {}
+    out: dict[str, _Partial] = {}
     for p in paths:
         try:
-            wbs.append(_read_one(p))
+            wb = _read_one(p)
         except ReadError as e:
             rule = getattr(e, "rule", "FILE001")
             params = getattr(e, "params", {})
-            out[p] = unreadable(p, str(e), checks, rule, params)
+            out[p] = _Partial(unreadable(p, str(e), checks, rule, params), {})
+            continue
         except RecursionError:
-            out[p] = unreadable(p, "工作簿内部结构损坏（嵌套层次异常），无法读取", checks, "FILE009")
+            out[p] = _Partial(unreadable(p, "工作簿内部结构损坏（嵌套层次异常），无法读取", checks, "FILE009"), {})
+            continue
         except MemoryError:
-            out[p] = unreadable(p, "文件数据量过大，内存不足，无法读取", checks, "FILE010")
+            out[p] = _Partial(unreadable(p, "文件数据量过大，内存不足，无法读取", checks, "FILE010"), {})
+            continue
         except Exception as e:  # never let one file stop the run
-            out[p] = unreadable(p, f"无法读取（{type(e).__name__}）", checks)
-    try:
-        results = check_workbooks(wbs, checks)
-    except Exception:  # an engine bug outside the per-rule guard: retry one by one, keep every file
-        results = []
-        for wb in wbs:
-            try:
-                results.extend(check_workbooks([wb], checks))
-            except Exception:
-                tb = traceback.format_exc(limit=3).strip().splitlines()[-1]
-                results.append(FileResult(wb.source, "fail", [Finding(
-                    "FILE001", "error", f"审核程序运行出错，本文件未能完成检查：{tb}")]))
-    for res in results:
-        out[res.path] = res
+            out[p] = _Partial(unreadable(p, f"无法读取（{type(e).__name__}）", checks), {})
+            continue
+        try:
+            out[p] = _partial_result(wb, checks)
+        except Exception:  # an engine bug outside the per-rule guard: keep the file, say so
+            tb = traceback.format_exc(limit=3).strip().splitlines()[-1]
+            out[p] = _Partial(FileResult(wb.source, "fail", [Finding(
+                "FILE001", "error", f"审核程序运行出错，本文件未能完成检查：{tb}")]), {})
+        del wb   # the chunk keeps results and views only: memory stays flat in chunk size
     return [out[p] for p in paths]
 
 
 def check_paths(paths: Iterable[str | os.PathLike], *, checks_dir: str | None = None, jobs: int = 1,
                 progress: Callable[[int], None] | None = None) -> Iterator[FileResult]:
-    """Check files, yielding results in input order; `jobs` > 1 uses a process pool."""
+    """Check files, yielding results in input order; `jobs` > 1 uses a process pool.
+
+    Files are read and checked chunk by chunk (in worker processes when jobs > 1); the batch
+    rules then run once over the views all chunks sent back (one pandera pass per table for the
+    whole run, in this process), so results are yielded when every file is done."""
     paths = [str(p) for p in paths]
-    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    if jobs <= 1 or len(chunks) <= 1 and len(paths) < 8:
-        for ch in chunks:
-            res = check_paths_chunk(ch, checks_dir)
+    checks = load_checks(checks_dir)
+    partial: list[_Partial] = []
+    if jobs <= 1 or len(paths) < 8:
+        for i in range(0, len(paths), CHUNK):
+            got = _chunk_partial(paths[i:i + CHUNK], checks_dir)
             if progress:
-                progress(len(res))
-            yield from res
-        return
-    # smaller chunks when parallel so both workers stay busy to the end
-    size = max(1, min(CHUNK, len(paths) // (jobs * 4) or 1))
-    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for res in pool.map(check_paths_chunk, chunks, [checks_dir] * len(chunks)):
-            if progress:
-                progress(len(res))
-            yield from res
+                progress(len(got))
+            partial.extend(got)
+    else:
+        # small chunks so that every worker stays busy to the end
+        size = max(1, min(CHUNK, len(paths) // (jobs * 8) or 1))
+        chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for got in pool.map(_chunk_partial, chunks, [checks_dir] * len(chunks)):
+                if progress:
+                    progress(len(got))
+                partial.extend(got)
+    with _no_cyclic_gc():
+        _finish_batch(partial, checks)
+    for p in partial:
+        yield p.result
 
 
 def find_workbooks(inputs: Iterable[str | os.PathLike], skip_dirs: Iterable[Path] = ()) -> list[Path]:
