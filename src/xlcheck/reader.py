@@ -81,13 +81,19 @@ def _resolve_tables(raw: RawBook, wb: Workbook) -> None:
         rows: list[TableRow] = []
         cols = range(c0, c1 + 1)
         fields = [f"{key}.{h}" for h in headers]
-        get = grid.get
-        for idx, r in enumerate(range(r0 + 1, r1 + 1), start=1):
-            present = [get((r, col)) for col in cols]
-            if all(c is None or c.formula is not None or c.blank for c in present):
+        # the stored cells of the data rows, by row: a provisioned table is mostly empty rows
+        by_row: dict[int, dict[int, Cell]] = {}
+        for (r, col), c in grid.items():
+            if r0 < r <= r1 and c0 <= col <= c1:
+                by_row.setdefault(r, {})[col] = c
+        for r in sorted(by_row):
+            present = by_row[r]
+            if all(c.formula is not None or c.blank for c in present.values()):
                 continue  # blank row (formula-only cells do not make a row filled)
+            idx = r - r0
             cells = {}
-            for h, fld, col, c in zip(headers, fields, cols, present):
+            for h, fld, col in zip(headers, fields, cols):
+                c = present.get(col)
                 if c is None:
                     c = _cell_at(wb, t.sheet, r, col)
                 c.field, c.row = fld, idx

@@ -85,9 +85,14 @@ def scan_simple(xml: str) -> list[tuple] | None:
     """Every cell of the sheet in the simple shapes, or None when any cell has another shape.
 
     `<c ` starts nothing but a cell, so equal counts mean no cell was skipped; the pattern has no
-    lazy parts, so it stays linear even on malformed XML."""
-    simple = _SIMPLE.findall(xml)
-    if len(simple) != xml.count("<c ") or "<c>" in xml:
+    lazy parts, so it stays linear even on malformed XML. Only <sheetData> is scanned (a quarter
+    of a template's sheet XML is column widths, validations and page setup)."""
+    a = xml.find("<sheetData")
+    b = xml.rfind("</sheetData>")
+    if a < 0 or b < a:      # no cells (or a broken part: the general scan decides)
+        a, b = 0, len(xml)
+    simple = _SIMPLE.findall(xml, a, b)
+    if len(simple) != xml.count("<c ", a, b) or xml.find("<c>", a, b) >= 0:
         return None
     return simple
 
