@@ -75,8 +75,18 @@ class TableSchema:
     required: tuple[str, ...]
 
 
+_SCHEMAS: dict[int, tuple] = {}    # id(iface) -> (iface, schemas): built once per checks directory
+
+
 def table_schemas(iface) -> list[TableSchema]:
     """The declarative content of the four schemas, from interface.toml."""
+    hit = _SCHEMAS.get(id(iface))
+    if hit is None or hit[0] is not iface:
+        hit = _SCHEMAS[id(iface)] = (iface, _build_schemas(iface))
+    return hit[1]
+
+
+def _build_schemas(iface) -> list[TableSchema]:
     levels = iface.levels
     dirs = set(iface.directions)
     status = set(iface.task_status)
@@ -150,13 +160,29 @@ def _rows(workbooks, schema: TableSchema):
 
 def _candidates(schema: TableSchema, rows) -> list:
     """The rows that fail some check, by the same predicates as the pandera schema: only these go
-    into the frame pandera validates (a clean row cannot fail, and it costs pandera as much)."""
+    into the frame pandera validates (a clean row cannot fail, and it costs pandera as much).
+    Runs on every row of every workbook, hence the plain loops."""
     out = []
+    required, elements, row_checks = schema.required, schema.elements, schema.rows
     for row in rows:
         vals = row[2]
-        if any(vals.get(c) is None for c in schema.required) \
-                or any((v := vals.get(e.column)) is not None and not e.ok(v) for e in schema.elements) \
-                or not all(rc.ok(vals) for rc in schema.rows):
+        bad = False
+        for c in required:
+            if vals.get(c) is None:
+                bad = True
+                break
+        if not bad:
+            for e in elements:
+                v = vals.get(e.column)
+                if v is not None and not e.ok(v):
+                    bad = True
+                    break
+        if not bad:
+            for rc in row_checks:
+                if not rc.ok(vals):
+                    bad = True
+                    break
+        if bad:
             out.append(row)
     return out
 
