@@ -31,8 +31,9 @@ def duplicate_department(results, ctx):
     for (_, year), idx in groups.items():
         if len(idx) < 2:
             continue
+        names = {j: Path(results[j].path).name for j in idx}   # once per group, not per pair
         for i in idx:
-            others = [Path(results[j].path).name for j in idx if j != i]
+            others = [names[j] for j in idx if j != i]
             yield i, ctx.report(None, value=results[i].department, expected="每个部门每年一份",
                                 field="dept_name", dept=results[i].department, year=year,
                                 count=len(idx), others="、".join(others))

@@ -77,10 +77,14 @@ def drop_own_outputs(files: list[Path], inputs) -> list[Path]:
     out_dirs = {d for d in out_dirs if not any(p == d or d in p.parents for p in inputs)}
     keep = []
     for f in files:
+        own = is_own_output(f)
+        if not own and not out_dirs:
+            keep.append(f)       # the common case: no path resolving for each of 1,000 files
+            continue
         r = f.resolve()
         if r in explicit:
             keep.append(f)
-        elif not is_own_output(f) and not any(d in r.parents for d in out_dirs):
+        elif not own and not any(d in r.parents for d in out_dirs):
             keep.append(f)
     return keep
 

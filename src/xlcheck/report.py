@@ -14,6 +14,8 @@ TABLE_ALL_UP_TO = 100          # above this many files the table lists only the 
 
 def width(s: str) -> int:
     """Terminal columns of `s`: CJK and full-width characters take two."""
+    if s.isascii():
+        return len(s)
     import unicodedata
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
 
@@ -21,7 +23,8 @@ def width(s: str) -> int:
 def fit(s: str, w: int, *, right: bool = False) -> str:
     """`s` cut (with …) or padded to exactly `w` terminal columns."""
     s = s.replace("\n", " ")
-    if width(s) > w:
+    n = width(s)
+    if n > w:
         out, used = "", 0
         for ch in s:
             cw = width(ch)
@@ -30,7 +33,8 @@ def fit(s: str, w: int, *, right: bool = False) -> str:
             out += ch
             used += cw
         s = out + "…"
-    pad = " " * (w - width(s))
+        n = used + 1
+    pad = " " * (w - n)
     return pad + s if right else s + pad
 
 

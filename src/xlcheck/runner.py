@@ -374,8 +374,8 @@ def find_workbooks(inputs: Iterable[str | os.PathLike], skip_dirs: Iterable[Path
     out: list[Path] = []
     seen: set[Path] = set()
 
-    def add(q: Path) -> None:
-        key = q.resolve()
+    def add(q: Path, key: Path | None = None) -> None:
+        key = key or q.resolve()
         if key not in seen:
             seen.add(key)
             out.append(q)
@@ -388,10 +388,12 @@ def find_workbooks(inputs: Iterable[str | os.PathLike], skip_dirs: Iterable[Path
             found, denied = [], []
             for root, dirs, files in os.walk(p, onerror=lambda e: denied.append(Path(e.filename))):
                 r = Path(root)
+                real = r.resolve()     # once per folder: a file's real path is then real / name
                 dirs[:] = sorted(d for d in dirs if d != "__MACOSX" and (r / d).resolve() not in skip)
-                found.extend(r / f for f in files if _candidate(r / f))
-            for q in sorted(found) + sorted(denied):
-                add(q)
+                found.extend((r / f, None if os.path.islink(r / f) else real / f)
+                             for f in files if _candidate(r / f))
+            for q, key in sorted(found) + [(d, None) for d in sorted(denied)]:
+                add(q, key)
         elif not _is_lock(p):
             add(p)
     return out
