@@ -282,6 +282,11 @@ def _results(workbooks, ctx) -> dict[str, list]:
     return res
 
 
+def import_pandera() -> None:
+    """Import pandera ahead of the batch pass (called while workers are still reading)."""
+    import pandera.pandas  # noqa: F401
+
+
 def suspect_rows(wb, ctx) -> Workbook | None:
     """The workbook cut down to its table rows that fail some schema check (None: none does).
 
@@ -342,7 +347,7 @@ def _findings(workbooks, ctx):
         yield i, ctx.report(cell, **params)
 
 
-@rule("VAL030", scope="batch", view=suspect_rows)
+@rule("VAL030", scope="batch", view=suspect_rows, prepare=import_pandera)
 def level1_allowed(workbooks, ctx):
     """绩效指标的一级指标应为 产出指标、效益指标、满意度指标 之一（interface.toml 的 choices.levels）。
     （pandera 表结构校验，一批工作簿一次完成。）
@@ -352,7 +357,7 @@ def level1_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL031", scope="batch", view=suspect_rows)
+@rule("VAL031", scope="batch", view=suspect_rows, prepare=import_pandera)
 def level2_allowed(workbooks, ctx):
     """绩效指标的二级指标应属于该行的一级指标：产出指标下为数量、质量、时效、成本指标；效益指标下为
     经济效益、社会效益、生态效益、可持续影响指标；满意度指标下为服务对象满意度指标。（pandera）
@@ -362,7 +367,7 @@ def level2_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL032", scope="batch", view=suspect_rows)
+@rule("VAL032", scope="batch", view=suspect_rows, prepare=import_pandera)
 def direction_allowed(workbooks, ctx):
     """绩效指标的指标方向应为 ≥、≤、=、定性 之一（也接受 >=、<=）。（pandera）
 
@@ -371,7 +376,7 @@ def direction_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL033", scope="batch", view=suspect_rows)
+@rule("VAL033", scope="batch", view=suspect_rows, prepare=import_pandera)
 def status_allowed(workbooks, ctx):
     """年度主要任务的完成状态应为 完成、部分完成、未完成 之一。（pandera）
 
@@ -380,7 +385,7 @@ def status_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL034", scope="batch", view=suspect_rows)
+@rule("VAL034", scope="batch", view=suspect_rows, prepare=import_pandera)
 def numbers_are_numbers(wb_list, ctx):
     """数字列填写了完全不是数字的内容：任务涉及资金、指标完成率，以及指标方向为 ≥ ≤ = 时的年度目标值和
     年度实现值。（带单位、千分位、全角或模糊用语的数字由 VAL003–VAL006 报告；自评得分由 PTS 规则检查。）
@@ -390,7 +395,7 @@ def numbers_are_numbers(wb_list, ctx):
     yield from _findings(wb_list, ctx)
 
 
-@rule("VAL035", scope="batch", view=suspect_rows)
+@rule("VAL035", scope="batch", view=suspect_rows, prepare=import_pandera)
 def table_required(workbooks, ctx):
     """表格中每一行的必填项：任务的任务名称、完成状态；指标的一级指标、二级指标、三级指标、指标方向、
     年度目标值、年度实现值，定性指标的完成率；问题清单的存在的主要问题（清单见 interface.toml）。（pandera）

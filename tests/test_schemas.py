@@ -216,3 +216,18 @@ def test_one_validation_per_run_across_chunks_and_workers(batch, monkeypatch):
     assert [key(r) for r in got] == [key(r) for r in expected]
     two = list(runner.check_paths(paths * 3, jobs=2))       # 12 files: the pool path
     assert [key(r) for r in two] == [key(r) for r in expected] * 3
+
+
+def test_prepare_runs_once_in_the_main_process_and_not_for_a_clean_run(batch, monkeypatch):
+    """With workers, pandera's import (a batch rule's prepare) overlaps their reading: once per
+    rule when the first suspect view arrives, never when no view does."""
+    from xlcheck import runner
+    from xlcheck.rules import load_checks
+    paths, _ = batch
+    calls = []
+    for r in load_checks().by_scope("batch"):
+        monkeypatch.setattr(r, "prepare", lambda rid=r.id: calls.append(rid))
+    list(runner.check_paths([paths[0]] * 12, jobs=2))
+    assert calls == []
+    list(runner.check_paths(paths * 3, jobs=2))
+    assert sorted(calls) == sorted(SCHEMA_RULES)

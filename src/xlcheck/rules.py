@@ -39,12 +39,14 @@ class RuleSpec:
     needs: tuple[str, ...]
     scope: str
     view: Callable | None = None
+    prepare: Callable | None = None
 
 
 _pending: list[RuleSpec] = []
 
 
-def rule(id: str, *, needs: Iterable[str] = (), scope: str = "workbook", view: Callable | None = None):
+def rule(id: str, *, needs: Iterable[str] = (), scope: str = "workbook", view: Callable | None = None,
+         prepare: Callable | None = None):
     """Register a rule function.
 
     scope "workbook":   func(wb, ctx) yields Findings for one workbook.
@@ -53,16 +55,18 @@ def rule(id: str, *, needs: Iterable[str] = (), scope: str = "workbook", view: C
                         With `view`, view(wb, ctx) -> Workbook | None runs where each file is read
                         and cuts it down to what the rule needs (None: nothing to check); only views
                         travel to the run's single batch pass. Rules sharing a view function share
-                        one view per workbook.
+                        one view per workbook. `prepare()` (optional) runs once in the main
+                        process when the first view arrives from a worker, while the others are
+                        still reading: where an expensive import overlaps the work (pandera).
     scope "collection": func(results, ctx) yields (index, Finding) over the FileResults of a run.
     """
     if scope not in SCOPES:
         raise ValueError(scope)
-    if view is not None and scope != "batch":
-        raise ValueError("view is for batch rules")
+    if (view is not None or prepare is not None) and scope != "batch":
+        raise ValueError("view and prepare are for batch rules")
 
     def deco(func):
-        _pending.append(RuleSpec(id, func, tuple(needs), scope, view))
+        _pending.append(RuleSpec(id, func, tuple(needs), scope, view, prepare))
         return func
     return deco
 
@@ -79,6 +83,7 @@ class Rule:
     module: str
     text_doc: str = ""   # engine rules (no function) are documented in their toml: explanation + example
     view: Callable | None = None   # batch rules: what of a workbook they need (see `rule`)
+    prepare: Callable | None = None
 
     @property
     def family(self) -> str:
@@ -231,7 +236,7 @@ def load_checks(directory: str | Path | None = None) -> Checks:
             raise ConfigError(f"{d / (Path(module).stem + '.toml')}：缺少规则 [{spec.id}] 的级别、标题和提示文字（规则定义在 {module}）")
         _validate_text(spec.id, t, where[spec.id])
         checks.rules.append(Rule(spec.id, spec.func, spec.needs, spec.scope, t["severity"], t["title"], t["message"],
-                                 module, view=spec.view))
+                                 module, view=spec.view, prepare=spec.prepare))
     # engine-level rules (FILE…) have texts but no function
     for rid, t in texts.items():
         if rid not in seen and rid.startswith("FILE"):

@@ -329,6 +329,19 @@ def _check_chunk(paths: list[str], checks_dir: str | None) -> list[_Partial]:
     return [out[p] for p in paths]
 
 
+def _prepare_batch(got: list[_Partial], checks: Checks, done: set[str]) -> None:
+    """Run the prepare() of batch rules that just received their first view (the workers go on
+    reading meanwhile, so e.g. pandera's import overlaps their work instead of following it)."""
+    for r in checks.by_scope("batch"):
+        if r.prepare is None or r.id in done or not any(r.id in p.views for p in got):
+            continue
+        done.add(r.id)
+        try:
+            r.prepare()
+        except Exception:   # the batch pass will meet (and report) the same problem
+            pass
+
+
 def check_paths(paths: Iterable[str | os.PathLike], *, checks_dir: str | None = None, jobs: int = 1,
                 progress: Callable[[int], None] | None = None) -> Iterator[FileResult]:
     """Check files, yielding results in input order; `jobs` > 1 uses a process pool.
@@ -350,11 +363,13 @@ def check_paths(paths: Iterable[str | os.PathLike], *, checks_dir: str | None = 
         size = max(1, min(CHUNK, len(paths) // (jobs * 8) or 1))
         chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
         from concurrent.futures import ProcessPoolExecutor
+        prepared: set[str] = set()
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             for got in pool.map(_chunk_partial, chunks, [checks_dir] * len(chunks)):
                 if progress:
                     progress(len(got))
                 partial.extend(got)
+                _prepare_batch(got, checks, prepared)
     with _no_cyclic_gc():
         _finish_batch(partial, checks)
     for p in partial:
