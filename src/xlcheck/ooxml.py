@@ -12,6 +12,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 from xml.etree.ElementTree import ParseError, fromstring, iterparse
 
@@ -105,6 +106,7 @@ class RawBook:
     vba: bool = False
 
 
+@lru_cache(maxsize=256)
 def _is_date_format(fmt: str) -> bool:
     if fmt in ("General", "@"):
         return False
@@ -443,7 +445,7 @@ def _read_sheet(pkg: Package, path: str, sheet: str, strings: list[str], formats
     xml = pkg.read(path).decode("utf-8")
     if xml.count("</c>") + pkg.cells_read > MAX_CELLS:   # memory guard before building any Cell
         raise FileKindError(R_TOO_BIG, f"工作簿中填写的单元格超过 {MAX_CELLS:,} 个，数据量异常")
-    if not sheetxml.uses_prefixes(xml) and ' r="' in xml[:20000]:
+    if not sheetxml.uses_prefixes(xml) and xml.find(' r="', 0, 20000) >= 0:
         simple = sheetxml.scan_simple(xml)
         if simple is not None:
             cells = sheetxml.cells_of_simple(simple, sheet, strings, formats, _is_date_format, EXCEL_EPOCH)

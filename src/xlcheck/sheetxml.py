@@ -134,13 +134,10 @@ def cells_of_simple(simple, sheet, strings, formats, is_date, epoch) -> dict[tup
         elif not raw:
             value = None  # no <v>, or an empty one (a formula saved without its value)
         elif not t or t == "n":
-            if info[3] or len(raw) > 15:
-                value = _number(raw, info, epoch)
+            if raw.isdecimal() and len(raw) < 16 and not info[3]:
+                value = int(raw)           # "6": the common integer, exactly as float → int
             else:
-                try:
-                    value = int(raw)           # "6": the common integer, exactly as float → int
-                except ValueError:
-                    value = _number(raw, info, epoch)
+                value = _number(raw, info, epoch)
         elif t == "s":
             i = int(raw)
             value = strings[i] if 0 <= i < nstrings else None
