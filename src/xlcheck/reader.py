@@ -79,23 +79,32 @@ def _resolve_tables(raw: RawBook, wb: Workbook) -> None:
             text = h.value if h is not None and h.value not in (None, "") else (t.columns[i] if i < len(t.columns) else "")
             headers.append(normalize_header(text))
         rows: list[TableRow] = []
-        cols = range(c0, c1 + 1)
-        fields = [f"{key}.{h}" for h in headers]
+        # per column: header, field name, letters (the hot loop below runs for every table cell)
+        spec = [(h, f"{key}.{h}", col, col_letters(col)) for h, col in zip(headers, range(c0, c1 + 1))]
         # the stored cells of the data rows, by row: a provisioned table is mostly empty rows
         by_row: dict[int, dict[int, Cell]] = {}
-        for (r, col), c in grid.items():
+        for rc, c in grid.items():
+            r, col = rc
             if r0 < r <= r1 and c0 <= col <= c1:
-                by_row.setdefault(r, {})[col] = c
+                got = by_row.get(r)
+                if got is None:
+                    by_row[r] = {col: c}
+                else:
+                    got[col] = c
+        sheet = t.sheet
         for r in sorted(by_row):
             present = by_row[r]
-            if all(c.formula is not None or c.blank for c in present.values()):
+            for c in present.values():
+                if c.formula is None and not c.blank:
+                    break
+            else:
                 continue  # blank row (formula-only cells do not make a row filled)
             idx = r - r0
             cells = {}
-            for h, fld, col in zip(headers, fields, cols):
+            for h, fld, col, letters in spec:
                 c = present.get(col)
                 if c is None:
-                    c = _cell_at(wb, t.sheet, r, col)
+                    c = grid[(r, col)] = Cell(sheet, f"{letters}{r}")
                 c.field, c.row = fld, idx
                 cells[h] = c
             rows.append(TableRow(idx, cells))
