@@ -165,3 +165,16 @@ def _text_module():
 def test_fold_is_the_full_width_translation(text):
     mod = _text_module()
     assert mod.fold(text) == text.translate(mod._FULLWIDTH)
+
+
+def test_cell_memos_survive_pickling():
+    """Batch views carry cells from worker processes: a memo not computed before pickling must
+    still read as not computed after (the sentinel is one object on both sides)."""
+    import pickle
+    from xlcheck.model import NOT_YET, Cell
+    from xlcheck.numbers import cell_interval, cell_parsed
+    c = Cell("绩效指标", "E4", "12.5万元")
+    cell_parsed(c)                                   # parsed memo set, interval not yet
+    back = pickle.loads(pickle.dumps(c))
+    assert back.memo_interval is NOT_YET
+    assert cell_interval(back) == cell_interval(Cell("绩效指标", "E4", "12.5万元"))

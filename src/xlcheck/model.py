@@ -9,7 +9,19 @@ class ErrorValue(str):
     """An Excel error value such as #DIV/0! or #REF!."""
 
 
-NOT_YET = object()   # a Cell memo not computed yet
+class _NotYet:
+    """A Cell memo not computed yet. One instance, also after pickling (cells travel from worker
+    processes in batch views): a copy of a plain object() would read as a computed memo."""
+    __slots__ = ()
+
+    def __reduce__(self):
+        return "NOT_YET"      # pickled by reference to this module's NOT_YET
+
+    def __repr__(self) -> str:
+        return "NOT_YET"
+
+
+NOT_YET = _NotYet()
 
 
 @dataclass(slots=True)
