@@ -216,6 +216,11 @@ def test_one_validation_per_run_across_chunks_and_workers(batch, monkeypatch):
     assert [key(r) for r in got] == [key(r) for r in expected]
     two = list(runner.check_paths(paths * 3, jobs=2))       # 12 files: the pool path
     assert [key(r) for r in two] == [key(r) for r in expected] * 3
+    monkeypatch.setattr(runner, "BATCH_ROWS", 1)            # a pass whenever a view arrives
+    calls.clear()
+    bounded = list(runner.check_paths(paths, jobs=1))
+    assert calls == [1, 2]                                  # chunks of two: [clean, indicators], [tasks, problems]
+    assert [key(r) for r in bounded] == [key(r) for r in expected]
 
 
 def test_prepare_runs_once_in_the_main_process_and_not_for_a_clean_run(batch, monkeypatch):

@@ -17,6 +17,8 @@ from .numbers import cell_parsed, parse_number
 from .rules import Checks, Context, load_checks
 
 CHUNK = 128  # files read and checked per task (worker) before their results are sent back
+BATCH_ROWS = 20_000  # table rows of batch views held before a batch pass runs (one pass per run
+                     # up to there: a 1,000-file run holds a few thousand)
 
 
 def display_path(path: str) -> str:
@@ -348,16 +350,33 @@ def check_paths(paths: Iterable[str | os.PathLike], *, checks_dir: str | None = 
 
     Files are read and checked chunk by chunk (in worker processes when jobs > 1); the batch
     rules then run once over the views all chunks sent back (one pandera pass per table for the
-    whole run, in this process), so results are yielded when every file is done."""
+    whole run, in this process; one more for each further BATCH_ROWS rows held, so that memory
+    stays bounded), and results are yielded when every file is done."""
     paths = [str(p) for p in paths]
     checks = load_checks(checks_dir)
     partial: list[_Partial] = []
+    waiting: list[_Partial] = []      # results whose views await the batch pass
+    held = 0                          # table rows those views hold
+
+    def keep(got: list[_Partial]) -> None:
+        nonlocal held
+        partial.extend(got)
+        for p in got:
+            if p.views:
+                waiting.append(p)
+                held += _view_rows(p.views)
+        if held >= BATCH_ROWS:        # memory stays bounded however many files are suspect
+            with _no_cyclic_gc():
+                _finish_batch(waiting, checks)
+            waiting.clear()
+            held = 0
+
     if jobs <= 1 or len(paths) < 8:
         for i in range(0, len(paths), CHUNK):
             got = _chunk_partial(paths[i:i + CHUNK], checks_dir)
             if progress:
                 progress(len(got))
-            partial.extend(got)
+            keep(got)
     else:
         # small chunks so that every worker stays busy to the end
         size = max(1, min(CHUNK, len(paths) // (jobs * 8) or 1))
@@ -368,12 +387,17 @@ def check_paths(paths: Iterable[str | os.PathLike], *, checks_dir: str | None = 
             for got in pool.map(_chunk_partial, chunks, [checks_dir] * len(chunks)):
                 if progress:
                     progress(len(got))
-                partial.extend(got)
                 _prepare_batch(got, checks, prepared)
+                keep(got)
     with _no_cyclic_gc():
-        _finish_batch(partial, checks)
+        _finish_batch(waiting, checks)
     for p in partial:
         yield p.result
+
+
+def _view_rows(views: dict[str, Workbook]) -> int:
+    distinct = {id(v): v for v in views.values() if isinstance(v, Workbook)}
+    return sum(len(t.rows) for v in distinct.values() for t in v.tables.values())
 
 
 def find_workbooks(inputs: Iterable[str | os.PathLike], skip_dirs: Iterable[Path] = ()) -> list[Path]:
