@@ -236,3 +236,20 @@ def test_prepare_runs_once_in_the_main_process_and_not_for_a_clean_run(batch, mo
     assert calls == []
     list(runner.check_paths(paths * 3, jobs=2))
     assert sorted(calls) == sorted(SCHEMA_RULES)
+
+
+def test_a_crashing_view_is_one_warning_and_the_rest_still_runs(batch, monkeypatch):
+    from xlcheck import runner
+    from xlcheck.rules import load_checks
+    paths, expected = batch
+
+    def broken(wb, ctx):
+        raise RuntimeError("boom")
+    for r in load_checks().by_scope("batch"):
+        monkeypatch.setattr(r, "view", broken)
+    got = list(runner.check_paths(paths[:2], jobs=1))
+    for res, exp in zip(got, expected):
+        crash = [f for f in res.findings if "运行出错" in f.message]
+        assert [(f.rule, f.severity) for f in crash] == [("VAL030", "warning")]
+        others = [f for f in exp.findings if f.rule not in SCHEMA_RULES]
+        assert [(f.rule, f.cell) for f in res.findings if f.rule not in SCHEMA_RULES] == [(f.rule, f.cell) for f in others]

@@ -126,6 +126,8 @@ def batch_views(wb: Workbook, checks: Checks) -> dict[str, Workbook]:
             view = wb
         elif fn in made:
             view = made[fn]
+            if isinstance(view, Finding):
+                continue        # its crash is reported once, under the first rule using it
         else:
             try:
                 view = fn(wb, Context(checks, r))
