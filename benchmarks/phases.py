@@ -48,8 +48,6 @@ def main(argv=None) -> int:
     def read():
         return [ooxml.read_package(f) for f in files]
 
-    raws = read()
-
     def model():
         # fresh RawBooks each time: the model takes over their cell dicts
         fresh = read()
@@ -117,7 +115,7 @@ def main(argv=None) -> int:
                         list(r.func(wb, Context(checks, r)) or ())
                     per[r.id] += time.perf_counter() - t0
         n = args.rounds * len(files)
-        print(f"workbook rules, wall µs per workbook (shared memos count at their first user):")
+        print("workbook rules, wall µs per workbook (shared memos count at their first user):")
         for rid, v in per.most_common(args.rules):
             print(f"  {rid:<8} {v * 1e6 / n:8.0f}")
     return 0

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from xlcheck.model import Cell
 from xlcheck.numbers import (Interval, ParsedNumber, cell_interval, cell_number, cell_parsed, format_shown,
-                             parse_number, round_shown, value_decimals)
+                             round_shown, value_decimals)
 
 NUMERIC_KINDS = ("number", "text", "fullwidth", "unit")
 GE, LE, EQ, QUAL = "≥", "≤", "=", "定性"

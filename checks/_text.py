@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from xlcheck.framework import normalize_name
 from xlcheck.numbers import (Interval, cell_interval as _cell_interval, cell_number as _cell_number, format_shown,
-                             parse_number, round_shown, to_decimal)
+                             round_shown, to_decimal)
 
 ONE = Fraction(1)
 

@@ -97,7 +97,6 @@ def version_old(wb, ctx):
     示例：当前模板为 2.0 版，工作簿的模板版本为 1.0，报“使用的是旧版模板 1.0”：请向财政局索取最新模板，
     把本表数据逐项复制到新模板后重新校验。
     """
-    iface = interface(ctx)
     v, cur = wb.template_version, _current()
     if not v or v == cur:
         return

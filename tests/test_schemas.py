@@ -6,7 +6,6 @@ import copy as _copy
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import openpyxl
 import pytest

@@ -116,7 +116,7 @@ def _float_parts(v: float) -> tuple[int, int]:
 
 def _float_ratio(v: float) -> tuple[int, int]:
     if not v - v == 0:   # inf, nan: fail as Fraction(Decimal(...)) does
-        f = Fraction(to_decimal(v))
+        Fraction(to_decimal(v))   # raises ValueError / OverflowError
     n, k = _float_parts(v)
     return (n, 10 ** k) if k > 0 else (n * 10 ** -k, 1)
 

@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta
-from xml.etree.ElementTree import ParseError, fromstring, iterparse
+from xml.etree.ElementTree import fromstring, iterparse
 
 from .errors import ReadError
 from .sniff import R_BROKEN, R_ENCRYPTED, R_TOO_BIG, FileKindError, classify_zip, open_checked

@@ -23,7 +23,6 @@ import os
 import posixpath
 import re
 import struct
-import tempfile
 import time
 import unicodedata
 import zipfile
@@ -39,7 +38,7 @@ from . import TEMPLATE_VERSION, __version__
 from .errors import XlcheckError
 from .atomic import write_atomic
 from .explanations import (ReviewNote, read_notes, COL_CELL, COL_LOCATOR, COL_NOTE, COL_RULE, COL_SHEET, REVIEW_SHEET,
-                           format_locator, parse_locator)
+                           format_locator)
 from .findings import SEVERITY_LABELS
 from .ooxml import col_letters as _col
 
