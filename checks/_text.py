@@ -13,13 +13,15 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
+from xlcheck import calc
+from xlcheck.calc import face_value
 from xlcheck.framework import normalize_name
 from xlcheck.numbers import (Interval, cell_interval as _cell_interval, cell_number as _cell_number, format_shown,
                              round_shown, to_decimal)
 
 ONE = Fraction(1)
 
-from ._shared import memo  # noqa: F401  (one per-workbook memo for all families)
+from ._shared import direction, memo  # noqa: F401  (one per-workbook memo for all families)
 
 
 
@@ -98,7 +100,8 @@ def fmt_rate(iv: Interval, decimals: int = 2) -> str:
 # ---------------------------------------------------------------- budget
 
 def budget_adjusted_interval(wb) -> Interval | None:
-    """调整后预算数: recomputed from 年初预算数 + 调整数 when both are numbers, else the cell's value."""
+    """调整后预算数 over rounding intervals (consistency checks): 年初预算数 + 调整数 when both are
+    numbers, else the cell's value."""
     a, b = cell_interval(wb.names.get("budget_initial")), cell_interval(wb.names.get("budget_adjustment"))
     if a is not None and b is not None:
         return a + b
@@ -106,7 +109,7 @@ def budget_adjusted_interval(wb) -> Interval | None:
 
 
 def budget_rate_interval(wb) -> Interval | None:
-    """预算完成率 = 实际支出数 / 调整后预算数, recomputed (None when not computable)."""
+    """预算完成率 = 实际支出数 / 调整后预算数 over rounding intervals (None when not computable)."""
     spend = cell_interval(wb.names.get("spend_actual"))
     adj = budget_adjusted_interval(wb)
     if spend is None or adj is None:
@@ -114,65 +117,55 @@ def budget_rate_interval(wb) -> Interval | None:
     return spend / adj
 
 
+def budget_adjusted_face(wb) -> Fraction | None:
+    """调整后预算数 at face value (thresholds): 年初预算数 + 调整数 as typed, a blank adjustment
+    counting as none; the typed or cached 调整后预算数 only when 年初预算数 is not a number."""
+    ini = face_value(wb.names.get("budget_initial"))
+    adj_cell = wb.names.get("budget_adjustment")
+    if ini is not None:
+        if adj_cell is None or adj_cell.blank:
+            return ini
+        adj = face_value(adj_cell)
+        return None if adj is None else ini + adj
+    return face_value(wb.names.get("budget_adjusted"))
+
+
+def budget_rate_face(wb) -> Fraction | None:
+    """预算完成率 at face value, as shown (0.00%): 实际支出数 / 调整后预算数."""
+    spend, adj = face_value(wb.names.get("spend_actual")), budget_adjusted_face(wb)
+    if spend is None or not adj:
+        return None
+    return Fraction(round_shown(spend / adj, SHOWN_RATE_PLACES))
+
+
 # ---------------------------------------------------------------- indicator completion rates
 
-GE = ("≥", ">=", "＞＝", "≧")
-LE = ("≤", "<=", "＜＝", "≦")
-EQ = ("=", "＝")
-
-
-def _direction(v) -> str:
-    s = "" if v is None else str(v).strip()
-    if s in GE:
-        return "≥"
-    if s in LE:
-        return "≤"
-    if s in EQ:
-        return "="
-    if s == "定性":
-        return "定性"
-    return "≥" if not s else s
-
-
-def computed_rate(direction, target: Interval | None, actual: Interval | None) -> Interval | None:
-    """完成率 by SPEC 2.2 as an interval over the inputs' rounding intervals."""
-    if target is None or actual is None:
-        return None
-    d = _direction(direction)
-    if d == "≥":
-        return actual / target
-    if d == "≤":
-        if actual.hi <= target.lo:
-            return Interval(ONE, ONE)
-        q = target / actual
-        if q is None:
-            return None
-        return q if actual.lo > target.hi else q.hull(Interval(ONE, ONE))
-    if d == "=":
-        q = actual / target
-        if q is None:
-            return None
-        return q.hull(Interval(ONE, ONE)) if actual.intersects(target) else q
-    return None
+SHOWN_RATE_PLACES = 4   # a rate shown as 0.00% carries 4 decimal places as a fraction
 
 
 @dataclass(frozen=True)
 class Rate:
-    interval: Interval
-    reported: bool        # True: the row's 完成率 cell; False: computed from 目标值 / 实现值
+    """An indicator's 完成率 at face value (SPEC 3, thresholds): computed by the template's formula
+    from 年度目标值 and 年度实现值 as typed; for 定性 rows (or inputs that are no numbers) the 完成率
+    the filler typed. Compared as shown (0.00%), the same number Excel shows."""
+    value: Fraction
+    reported: bool        # True: taken from the row's 完成率 cell; False: computed from its inputs
+
+    @property
+    def shown(self) -> Fraction:
+        return Fraction(round_shown(self.value, SHOWN_RATE_PLACES))
 
     def text(self) -> str:
-        return fmt_rate(self.interval)
+        return format_shown(self.value, 2, True)
 
     def below(self, bound: Fraction | int = 1) -> bool:
-        """Certainly below `bound` (every value the rounding allows is below it)."""
-        return self.interval.hi_below(bound)
+        return self.shown < bound
 
     def above(self, bound: Fraction | int) -> bool:
-        return self.interval.lo_above(bound)
+        return self.shown > bound
 
     def reaches(self, bound: Fraction | int = 1) -> bool:
-        return not self.interval.hi_below(bound)
+        return not self.below(bound)
 
 
 def indicator_rates(wb) -> list[Rate | None]:
@@ -182,18 +175,20 @@ def indicator_rates(wb) -> list[Rate | None]:
 
 
 def indicator_rate(row) -> Rate | None:
-    """The indicator's 完成率: the reported value when present, else computed by direction."""
+    """The indicator's 完成率 at face value: the template's formula over the typed target and actual
+    (a cleared or overwritten 完成率 cell hides nothing), else the typed 完成率 (定性 rows)."""
+    v = calc.indicator_rate(direction(row.value("指标方向")), face_value(row.get("年度目标值")),
+                            face_value(row.get("年度实现值")))
+    if isinstance(v, Fraction):
+        return Rate(v, False)
     c = row.get("完成率")
-    if c is not None and not c.blank:
-        iv = cell_interval(c)
-        if iv is not None:
-            # a rate typed as a plain number above 2 is a percentage written without %
-            if not c.percent and not (isinstance(c.value, str) and "%" in c.value) and iv.lo_above(2):
-                iv = Interval(iv.lo / 100, iv.hi / 100)
-            return Rate(iv, True)
-    iv = computed_rate(row.value("指标方向"), cell_interval(row.get("年度目标值")),
-                       cell_interval(row.get("年度实现值")))
-    return None if iv is None else Rate(iv, False)
+    rep = face_value(c)
+    if rep is None:
+        return None
+    # a rate typed as a plain number above 2 is a percentage written without %
+    if not c.percent and not (isinstance(c.value, str) and "%" in c.value) and rep > 2:
+        rep /= 100
+    return Rate(rep, True)
 
 
 # ---------------------------------------------------------------- explanation quality

@@ -8,11 +8,11 @@ from typing import Callable
 from fractions import Fraction
 
 from xlcheck.framework import normalize_name
-from xlcheck.numbers import format_rate
+from xlcheck.numbers import format_amount as fmt_amount, format_rate
 from xlcheck.ooxml import col_letters
 from xlcheck.rules import rule
 
-from ._text import (budget_rate_interval, cell_number, exact, explanation_problem, fmt_num,
+from ._text import (budget_adjusted_face, budget_rate_face, cell_number, face_value, exact, explanation_problem, fmt_num,
                     fmt_rate, indicator_rates, is_placeholder, memo, normalize_text)
 
 
@@ -102,13 +102,18 @@ def _needs(wb, ctx) -> list[Need]:
                     out.append(Need("EXP006", c, "未完成原因", f"任务“{name}”",
                                     lambda status=status: f"完成状态为“{status}”"))
     note = wb.names.get("budget_note")
-    rate = budget_rate_interval(wb) if note is not None else None
-    if rate is not None:
+    if note is not None:
+        rate = budget_rate_face(wb)
         lim = Fraction(str(ctx.thresholds.get("budget_completion_min", 0.9)))
-        if rate.hi_below(lim):
-            out.append(Need("EXP007", note, "预算执行情况说明", "预算执行", lambda: (
-                            f"预算完成率 {fmt_rate(rate)}（实际支出 {wb.names['spend_actual'].text} 万元），"
+        spend, adj = face_value(wb.names.get("spend_actual")), budget_adjusted_face(wb)
+        if rate is not None and rate < lim:
+            out.append(Need("EXP007", note, "预算执行情况说明", "预算执行", lambda rate=rate: (
+                            f"预算完成率 {format_rate(rate)}（实际支出 {wb.names['spend_actual'].text} 万元），"
                             f"低于 {format_rate(lim, 0)}")))
+        elif spend is not None and adj is not None and spend > adj:
+            out.append(Need("EXP013", note, "预算执行情况说明", "预算执行", lambda spend=spend, adj=adj: (
+                            f"实际支出 {fmt_amount(spend)} 万元，超过调整后预算 {fmt_amount(adj)} 万元"
+                            f"（超出 {fmt_amount(spend - adj)} 万元）")))
     return out
 
 
@@ -188,6 +193,16 @@ def budget_note(wb, ctx):
     示例：调整后预算 500.00 万元、实际支出 401.42 万元，完成率 80.28%，预算执行情况说明为空。
     """
     yield from _report_blank(wb, ctx, "EXP007")
+
+
+@rule("EXP013", needs=("budget_note", "spend_actual"))
+def overspend_note(wb, ctx):
+    """实际支出数超过调整后预算数时须填写预算执行情况说明：按预算法，超预算支出须先经预算调整，
+    审核人会问原因。
+
+    示例：年初预算 1172.55 万元、无调整，实际支出 1268.72 万元，预算执行情况说明为空。
+    """
+    yield from _report_blank(wb, ctx, "EXP013")
 
 
 def _real_problem(cell, ctx) -> bool:

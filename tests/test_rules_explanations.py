@@ -133,7 +133,7 @@ def test_exp005_overachievement_without_reason(bad, good):
     assert len(f) == 2
     msgs = " ".join(x.message for x in f)
     assert "举办活动次数" in msgs and "150.00%" in msgs and "120%" in msgs
-    assert "走访基层商会数" in msgs and "135.00%" in msgs
+    assert "走访基层商会数" in msgs and "134.78%" in msgs   # the true rate, not the typed 135%
     assert "走访企业数" not in msgs    # 112 % is below the threshold
     assert all(x.severity == "warning" for x in f)
     assert not of(good, "EXP005")

@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+from fractions import Fraction
 from typing import Iterable, Mapping
+
+from .numbers import cell_number
 
 Value = float | str   # "" stands for a blank result
 
@@ -176,19 +179,34 @@ def indicator_rate_formula(direction: str, target: str, actual: str) -> str:
             f'IF({d}="=",IF({a}={t},1,{a}/{t}),""))),""),"")')
 
 
-def indicator_rate(direction, target, actual) -> Value:
+def indicator_rate(direction, target, actual) -> Value | Fraction:
     """完成率 by SPEC 2.2: ≥ actual/target; ≤ 100% if actual ≤ target else target/actual;
-    = 100% if equal else actual/target; 定性 (or anything else) "" — the filler types it."""
-    t, a = num(target), num(actual)
+    = 100% if equal else actual/target; 定性 (or anything else) "" — the filler types it.
+
+    Cell values give the float a spreadsheet computes; two Fractions (face values, see
+    `face_value`) give the exact rate."""
+    exact = isinstance(target, Fraction) and isinstance(actual, Fraction)
+    t, a = (target, actual) if exact else (num(target), num(actual))
     if t is None or a is None or not isinstance(direction, str):
         return ""
+    one = Fraction(1) if exact else 1.0
     if direction in (GE, ">="):
         return _div(a, t)
     if direction in (LE, "<="):
-        return 1.0 if a < t or _eq(a, t) else _div(t, a)
+        return one if a < t or _eq(a, t) else _div(t, a)
     if direction == EQ:
-        return 1.0 if _eq(a, t) else _div(a, t)
+        return one if _eq(a, t) else _div(a, t)
     return ""
+
+
+def face_value(cell) -> Fraction | None:
+    """The number a cell holds exactly as the filler wrote it (also a plain text-number such as
+    "1,288.38" or "９６．０３％"); None for fuzzy text ("1000余人次"), blanks, errors and dates.
+    Threshold judgements (below 100 %, above budget …) use these, never rounding intervals."""
+    if cell is None:
+        return None
+    v = cell_number(cell)
+    return None if v is None else Fraction(repr(v))
 
 
 # ---------------------------------------------------------------- all named formulas at once
