@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -99,18 +100,23 @@ def test_json_goes_to_stdout_only(tmp_path):
     assert (tmp_path / "out" / "t.xlsx").exists() and (tmp_path / "out" / SUMMARY_NAME).exists()
 
 
+def run_folders(out: Path) -> list[Path]:
+    return sorted(d for d in out.iterdir() if d.is_dir())
+
+
 def test_default_run_copies_inputs_untouched_and_reruns_skip_outputs(tmp_path):
     d = tmp_path / "collected"
     example("tianhe-2022", d / "tianhe.xlsx")
     example("huadu-2021", d / "区" / "huadu.xlsx")
     before = tree(d)
-    p = xlcheck(".", cwd=d)                                  # default --out xlcheck-out inside the folder
+    p = xlcheck(".", cwd=d)                                  # default: a new dated folder in xlcheck-out/
     assert p.returncode == 1
-    out = d / "xlcheck-out"
-    assert (out / "tianhe.xlsx").exists() and (out / "区" / "huadu.xlsx").exists()
-    assert (out / SUMMARY_NAME).exists()
+    [run1] = run_folders(d / "xlcheck-out")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d{4}(-\d+)?", run1.name), run1.name
+    assert run1.name in p.stderr                              # the user is told where the run went
+    assert sorted(tree(run1)) == sorted(["tianhe.xlsx", "区/huadu.xlsx", SUMMARY_NAME])
     assert {k: v for k, v in tree(d).items() if not k.startswith("xlcheck-out")} == before
-    assert conclusion(out / "tianhe.xlsx") == "未通过"
+    assert conclusion(run1 / "tianhe.xlsx") == "未通过"
     assert "结论" in p.stdout and "共 2 个文件" in p.stdout      # terminal summary table
     again = xlcheck(".", "--format", "json", cwd=d)
     assert len(json_files(again)) == 2                       # its own outputs are not re-checked
@@ -118,7 +124,112 @@ def test_default_run_copies_inputs_untouched_and_reruns_skip_outputs(tmp_path):
     other = xlcheck(d, "--no-write", "--format", "json", cwd=tmp_path)
     assert sorted(Path(f["path"]).name for f in json_files(other)) == ["huadu.xlsx", "tianhe.xlsx"]
     # … unless the user points at the output folder on purpose
-    assert len(json_files(xlcheck(out, "--no-write", "--format", "json", cwd=tmp_path))) == 2
+    assert len(json_files(xlcheck(run1, "--no-write", "--format", "json", cwd=tmp_path))) == 2
+
+
+def summary_files(path: Path) -> list[str]:
+    ws = openpyxl.load_workbook(path)["汇总"]
+    head = next(r for r in range(1, 8) if ws.cell(r, 1).value == "文件")
+    return sorted(ws.cell(r, 1).value for r in range(head + 1, ws.max_row + 1) if ws.cell(r, 1).value)
+
+
+def test_each_run_has_its_own_folder_and_same_names_never_collide(tmp_path):
+    """Issue 15: a later run never rewrites an earlier run's summary beside its copies, and two
+    inputs called clean-2024.xlsx from different folders both get their copy."""
+    a = tmp_path / "收回" / "甲区"
+    b = tmp_path / "收回" / "乙区"
+    example("clean-2024", a / "clean-2024.xlsx")
+    example("tianhe-2022", a / "tianhe.xlsx")
+    example("clean-2024", b / "clean-2024.xlsx")
+    first = xlcheck(a, b, cwd=tmp_path)
+    assert first.returncode == 1, first.stderr
+    [run1] = run_folders(tmp_path / "xlcheck-out")
+    snapshot = tree(run1)
+    assert sorted(snapshot) == sorted(["甲区/clean-2024.xlsx", "甲区/tianhe.xlsx", "乙区/clean-2024.xlsx",
+                                       SUMMARY_NAME])
+    assert summary_files(run1 / SUMMARY_NAME) == ["乙区/clean-2024.xlsx", "甲区/clean-2024.xlsx", "甲区/tianhe.xlsx"]
+    second = xlcheck(b / "clean-2024.xlsx", cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    runs = run_folders(tmp_path / "xlcheck-out")
+    assert len(runs) == 2 and runs[0] == run1
+    assert tree(run1) == snapshot                              # the earlier run is untouched
+    assert sorted(tree(runs[1])) == ["clean-2024.xlsx", SUMMARY_NAME]
+    assert summary_files(runs[1] / SUMMARY_NAME) == ["clean-2024.xlsx"]   # exactly this run
+
+
+def test_explicit_out_must_be_new_or_empty(tmp_path):
+    src = example("clean-2024", tmp_path / "in" / "c.xlsx")
+    out = tmp_path / "out"
+    assert xlcheck(src, "--out", out).returncode == 0
+    assert sorted(tree(out)) == ["c.xlsx", SUMMARY_NAME]       # --out DIR is the run's folder itself
+    before = tree(out)
+    p = xlcheck(src, "--out", out)
+    assert p.returncode == 2 and "--out" in p.stderr and "空的目录" in p.stderr
+    assert tree(out) == before                                 # refused before writing anything
+    (tmp_path / "empty").mkdir()
+    assert xlcheck(src, "--out", tmp_path / "empty").returncode == 0
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--in-place", "--out", "o"], ["--in-place", "--out"]),
+    (["--no-backup"], ["--no-backup", "--in-place"]),
+    (["--no-backup", "--out", "o"], ["--no-backup"]),
+    (["--no-write", "--in-place"], ["--no-write", "--in-place"]),
+    (["--no-write", "--out", "o"], ["--no-write", "--out"]),
+    (["--no-write", "--no-backup"], ["--no-write", "--no-backup"]),
+])
+def test_conflicting_options_are_usage_errors(tmp_path, args, words):
+    src = example("clean-2024", tmp_path / "in" / "c.xlsx")
+    before = tree(tmp_path)
+    p = xlcheck(*args, src, cwd=tmp_path)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "Traceback" not in p.stderr
+    assert all(w in p.stderr for w in words), p.stderr
+    assert re.search(r"[\u4e00-\u9fff]", p.stderr.splitlines()[-1]), "the reason is in Chinese"
+    assert tree(tmp_path) == before
+
+
+def test_help_shows_the_main_job_and_its_options_then_commands():
+    p = xlcheck("--help")
+    assert p.returncode == 0
+    out = p.stdout
+    assert "xlcheck [选项] PATH…" in out
+    for flag in ("--out", "--no-write", "--in-place", "--no-backup", "--format", "--jobs", "--checks",
+                 "--quiet", "--version"):
+        assert flag in out, flag
+    options, commands = out.split("命令（", 1)
+    assert "--no-write" in options and "--format" in options      # options first …
+    listed = [line.split()[0] for line in commands.splitlines()[1:] if line.startswith("  ")]
+    assert listed[:3] == ["template", "rules", "addin"]            # … then the commands
+    assert "check" not in listed
+    # the hidden main command keeps working and its errors name `xlcheck`, not `xlcheck check`
+    bad = xlcheck("--no-backup", "x.xlsx")
+    assert "xlcheck check" not in bad.stderr and "xlcheck --help" in bad.stderr
+
+
+def test_no_write_does_not_point_to_a_review_sheet(tmp_path):
+    d = tmp_path / "in"
+    example("baiyun-2022", d / "b.xlsx")
+    for i in range(6):                          # > 5 files: the terminal lists 10 findings per file
+        example("tianhe-2022", d / f"t{i}.xlsx")
+    p = xlcheck(d, "--no-write")
+    assert "另有" in p.stdout, p.stdout
+    assert "审核结果表" not in p.stdout and "汇总表" not in p.stdout
+    written = xlcheck(d, cwd=tmp_path)
+    assert "另有" in written.stdout and "见审核结果表" in written.stdout
+
+
+def test_terminal_rule_and_severity_are_separated(tmp_path):
+    bad = tmp_path / "x.xlsx"
+    bad.write_bytes(b"garbage")
+    p = xlcheck(bad, "--no-write")
+    line = next(l for l in p.stdout.splitlines() if "FILE0" in l)
+    assert re.search(r"FILE\d{3}\S* +错误", click_unstyle(line)), line
+
+
+def click_unstyle(s: str) -> str:
+    import click
+    return click.unstyle(s)
 
 
 def test_in_place_backup_not_rechecked(tmp_path):
@@ -128,10 +239,29 @@ def test_in_place_backup_not_rechecked(tmp_path):
     p = xlcheck("--in-place", d)
     assert p.returncode == 1
     assert (d / "t.bak.xlsx").read_bytes() == original
+    assert "t.bak.xlsx" in p.stderr
     assert REVIEW_SHEET in openpyxl.load_workbook(t).sheetnames and t.read_bytes() != original
     assert len(json_files(xlcheck(d, "--no-write", "--format", "json"))) == 1
     # an explicitly named backup is still checked (the user asked for it)
     assert len(json_files(xlcheck(d / "t.bak.xlsx", "--no-write", "--format", "json"))) == 1
+
+
+def test_in_place_twice_keeps_the_first_original(tmp_path):
+    """Issue 15: the second --in-place run used to overwrite X.bak.xlsx with the first run's output."""
+    d = tmp_path / "in"
+    t = example("tianhe-2022", d / "t.xlsx")
+    original = t.read_bytes()
+    assert xlcheck("--in-place", t).returncode == 1
+    after_first = t.read_bytes()
+    p = xlcheck("--in-place", t)
+    assert p.returncode == 1 and "t.bak2.xlsx" in p.stderr
+    assert (d / "t.bak.xlsx").read_bytes() == original          # never overwritten
+    assert (d / "t.bak2.xlsx").read_bytes() == after_first
+    xlcheck("--in-place", t)
+    assert sorted(x.name for x in d.iterdir()) == ["t.bak.xlsx", "t.bak2.xlsx", "t.bak3.xlsx", "t.xlsx"]
+    assert (d / "t.bak.xlsx").read_bytes() == original
+    # numbered backups are the tool's own outputs too: a folder run checks only t.xlsx
+    assert [Path(f["path"]).name for f in json_files(xlcheck(d, "--no-write", "--format", "json"))] == ["t.xlsx"]
 
 
 def test_explanation_typed_by_user_survives_in_place_rerun_and_passes(tmp_path):
@@ -162,22 +292,33 @@ def test_explanation_typed_by_user_survives_in_place_rerun_and_passes(tmp_path):
     r = next(r for r in rows if r[2] == rule)
     assert r[8] == reason and r[9] == "已说明"
     assert (tmp_path / "out" / "g.bak.xlsx").exists()
+    assert (tmp_path / "out" / "g.bak.xlsx").read_bytes() != copy.read_bytes()
     # and again: still there, still 通过
     third = xlcheck("--in-place", "--no-backup", copy)
     assert third.returncode == 0
     assert next(r for r in review_rows(copy) if r[2] == rule)[8] == reason
 
 
-def test_write_failure_is_one_line_and_exit_1(tmp_path):
+def test_write_failure_is_one_line_and_exit_1(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    import xlcheck.output as output
+    from xlcheck.cli import main
+    from xlcheck.review import WriteError
     d = tmp_path / "in"
     example("clean-2024", d / "a.xlsx")
     example("clean-2024", d / "b.xlsx")
-    (tmp_path / "out" / "a.xlsx").mkdir(parents=True)
-    p = xlcheck(d, "--out", tmp_path / "out", "--quiet")
-    lines = [l for l in p.stderr.splitlines() if l.startswith("未能写入")]
-    assert len(lines) == 1 and "a.xlsx" in lines[0]
-    assert (tmp_path / "out" / "b.xlsx").exists()
-    assert p.returncode == 1
+    real = output.write_review
+
+    def failing(src, dst, res, **kw):       # a.xlsx cannot be written (disk full, open in Excel …)
+        if Path(src).name == "a.xlsx":
+            raise WriteError("磁盘已满")
+        return real(src, dst, res, **kw)
+    monkeypatch.setattr(output, "write_review", failing)
+    r = CliRunner().invoke(main, [str(d), "--out", str(tmp_path / "out"), "--quiet"])
+    lines = [l for l in r.stderr.splitlines() if l.startswith("未能写入")]
+    assert len(lines) == 1 and "a.xlsx" in lines[0] and "磁盘已满" in lines[0]
+    assert (tmp_path / "out" / "b.xlsx").exists() and not (tmp_path / "out" / "a.xlsx").exists()
+    assert r.exit_code == 1
 
 
 def test_filled_workbook_run(tmp_path):

@@ -11,7 +11,8 @@ import pytest
 
 from fixtures_office import filled_workbook, office_workbook
 from xlcheck.findings import Finding
-from xlcheck.output import backup_path, is_own_output, relative_names, write_outputs
+from xlcheck.output import (backup_path, is_own_output, out_dir_problem, relative_names, run_folder,
+                            write_outputs)
 from xlcheck.reader import read_workbook
 from xlcheck.review import REVIEW_SHEET
 from xlcheck.runner import FileResult, check_paths, find_workbooks
@@ -60,7 +61,7 @@ def test_default_run_writes_copies_and_summary_inputs_untouched(collection, tmp_
     for name in ("a.xlsx", "sub/b.xlsx"):
         assert REVIEW_SHEET in read_workbook(out / name).sheets
     err = capsys.readouterr().err
-    assert "批注副本 2 个已写入" in err and "汇总表" in err
+    assert "批注副本 2 个和汇总表已写入" in err
 
 
 def test_summary_contents(collection, tmp_path):
@@ -168,3 +169,45 @@ def test_relative_names_and_own_outputs(tmp_path):
     from xlcheck.summary import write_summary
     write_summary([], fake_summary, now=NOW)
     assert is_own_output(fake_summary)
+
+
+def test_in_place_backups_are_numbered_never_overwritten(tmp_path):
+    a = filled_workbook(tmp_path / "a.xlsx")
+    versions = [a.read_bytes()]
+    for _ in range(3):
+        rep = write_outputs([fake(a, [Finding("EXP001", "warning", "说明", "基本信息", "B4")])],
+                            out_dir=tmp_path / "out", in_place=True, backup=True, quiet=True, now=NOW)
+        assert rep.ok
+        versions.append(a.read_bytes())
+    baks = [backup_path(a, n) for n in (1, 2, 3)]
+    assert [b.name for b in baks] == ["a.bak.xlsx", "a.bak2.xlsx", "a.bak3.xlsx"]
+    assert [b.read_bytes() for b in baks] == versions[:3]       # each run kept what it found
+    assert all(is_own_output(b) for b in baks) and is_own_output(tmp_path / "A.BAK12.XLSM")
+    assert not is_own_output(tmp_path / "bak2.xlsx") and not is_own_output(tmp_path / "a.bakery.xlsx")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".~xlcheck-")]   # no temporary left
+
+
+def test_run_folders_are_new_and_dated(tmp_path):
+    first = run_folder(tmp_path / "xlcheck-out", NOW)
+    second = run_folder(tmp_path / "xlcheck-out", NOW)
+    assert first.name == "2024-05-06_0930" and second.name == "2024-05-06_0930-2"
+    a = filled_workbook(tmp_path / "in" / "a.xlsx")
+    rep = write_outputs([fake(a, [])], out_dir=tmp_path / "xlcheck-out", quiet=True, now=NOW, new_folder=True)
+    assert rep.out_dir.name == "2024-05-06_0930-3"
+    assert sorted(p.name for p in rep.out_dir.iterdir()) == ["a.xlsx", SUMMARY_NAME]
+    assert list(first.iterdir()) == [] and list(second.iterdir()) == []
+    # one file written in place: no summary, so no folder either
+    n = len(list((tmp_path / "xlcheck-out").iterdir()))
+    write_outputs([fake(a, [])], out_dir=tmp_path / "xlcheck-out", in_place=True, backup=False, quiet=True,
+                  now=NOW, new_folder=True)
+    assert len(list((tmp_path / "xlcheck-out").iterdir())) == n
+
+
+def test_out_dir_problem(tmp_path):
+    assert out_dir_problem(tmp_path / "new") is None
+    (tmp_path / "empty").mkdir()
+    assert out_dir_problem(tmp_path / "empty") is None
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "old.xlsx").write_bytes(b"x")
+    assert "已有文件" in out_dir_problem(tmp_path / "full")
+    assert "是一个文件" in out_dir_problem(tmp_path / "full" / "old.xlsx")

@@ -13,24 +13,66 @@ from .errors import XlcheckError
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
-class _DefaultToCheck(click.Group):
-    """`xlcheck PATH…` means `xlcheck check PATH…`; subcommands stay available."""
+DEFAULT_OUT = Path("xlcheck-out")
+
+
+class _CheckContext(click.Context):
+    @property
+    def command_path(self) -> str:      # "xlcheck", not "xlcheck check", in usage errors' hints
+        return self.parent.command_path if self.parent is not None else super().command_path
+
+
+class _CheckCommand(click.Command):
+    """The main job. Hidden from the command list: `xlcheck PATH…` runs it, and its usage line and
+    error hints read `xlcheck`, not `xlcheck check`."""
+    context_class = _CheckContext
+
+    def format_usage(self, ctx, formatter):
+        formatter.write_usage("xlcheck", "[选项] PATH…", prefix="用法：")
+
+
+class _Main(click.Group):
+    """`xlcheck PATH…` means the hidden `check` command; any other registered command (template,
+    rules, addin, serve …) is listed under the main job's options in `xlcheck --help`."""
 
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
+    ORDER = ("template", "rules", "addin", "serve")     # the rest follow in registration order
 
-@click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="xlcheck")
+    def list_commands(self, ctx):
+        return sorted(self.commands, key=lambda n: self.ORDER.index(n) if n in self.ORDER else len(self.ORDER))
+
+    def format_help(self, ctx, formatter):
+        formatter.write_usage("xlcheck", "[选项] PATH…", prefix="用法：")
+        formatter.write_usage("xlcheck", "命令 [参数]…", prefix="　或：")
+        self.format_help_text(ctx, formatter)
+        check = self.commands["check"]
+        cctx = click.Context(check, info_name="xlcheck", parent=ctx)
+        records = [r for prm in check.get_params(cctx) if prm.name != "help"
+                   and (r := prm.get_help_record(cctx))]
+        records += [("-h, --help", "显示本帮助") if prm.name == "help" else prm.get_help_record(ctx)
+                    for prm in self.get_params(ctx)]
+        with formatter.section("选项"):
+            formatter.write_dl(records)
+        cmds = [(name, cmd.get_short_help_str(limit=60)) for name in self.list_commands(ctx)
+                if not (cmd := self.commands[name]).hidden]
+        if cmds:
+            with formatter.section("命令（xlcheck 命令 --help 查看各命令的选项）"):
+                formatter.write_dl(cmds)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xlcheck", help="显示版本号")
 def main():
     """部门整体支出绩效自评工作簿审核工具。
 
     \b
-    xlcheck PATH…            审核工作簿（文件或文件夹）
-    xlcheck template         生成填报模板
-    xlcheck rules [RULE]     列出审核规则
+    审核 PATH…（文件或文件夹，递归查找 .xlsx/.xlsm）：默认把带“审核结果”表的批注副本和汇总表
+    写入 xlcheck-out/ 下新建的、以日期时间命名的文件夹（如 xlcheck-out/2026-12-01_0412/），原文件不变。
+    退出码：0 全部通过；1 有文件未通过或无法读取；2 命令用错。
     """
 
 
@@ -42,33 +84,49 @@ def _load(checks_dir):
         raise click.UsageError(str(e)) from None
 
 
-@main.command("check")
+@main.command("check", cls=_CheckCommand, hidden=True)
 # readable=False: an unreadable file is a FILE finding for that file, not the end of the run
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("xlcheck-out"),
-              show_default=True, help="批注副本与汇总表的输出目录")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), metavar="DIR",
+              help="批注副本与汇总表写入 DIR（须为新的或空的目录）；不写时每次在 xlcheck-out/ 下新建"
+                   "以日期时间命名的文件夹")
 @click.option("--no-write", is_flag=True, help="只报告，不写任何文件")
-@click.option("--in-place", is_flag=True, help="把审核结果表直接写入原文件（默认先备份）")
-@click.option("--no-backup", is_flag=True, help="与 --in-place 一起使用时不保留备份")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="并行进程数")
-@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--in-place", is_flag=True,
+              help="把审核结果表直接写入原文件；先在旁边备份为 X.bak.xlsx（已有则 X.bak2.xlsx …，从不覆盖）")
+@click.option("--no-backup", is_flag=True, help="与 --in-place 一起使用：不备份")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              help="报告格式：text（默认）或 json（输出到标准输出）")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, metavar="N", help="并行进程数（默认 1）")
+@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
               help="使用财政局自己的检查规则目录")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度")
 def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_dir, quiet):
     """审核工作簿 PATH…（文件或文件夹，递归查找 .xlsx/.xlsm）。"""
     from .runner import check_paths, find_workbooks
-    if no_write and in_place:
-        raise click.UsageError("--no-write 与 --in-place 不能同时使用")
+    from .output import out_dir_problem
+    out_given = out_dir is not None
+    if no_write:
+        clash = [flag for flag, on in (("--in-place", in_place), ("--out", out_given),
+                                       ("--no-backup", no_backup)) if on]
+        if clash:
+            raise click.UsageError(f"--no-write 只报告、不写任何文件，不能与 {'、'.join(clash)} 同时使用")
+    if in_place and out_given:
+        raise click.UsageError("--in-place 把审核结果写回原文件、不写批注副本，不能与 --out 同时使用")
+    if no_backup and not in_place:
+        raise click.UsageError("--no-backup 只与 --in-place 一起使用（写回原文件前的备份）；"
+                               "不用 --in-place 时原文件不会被修改，无需备份")
+    if out_given and (problem := out_dir_problem(out_dir)):
+        raise click.UsageError(problem)
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise click.UsageError(f"找不到文件或文件夹：{'、'.join(missing)}")
     _load(checks_dir)
     # the tool's own outputs are never inputs: the --out folder (unless the user points at it or
     # inside it), backups *.bak.xlsx, our 汇总.xlsx and folders holding it (earlier runs' --out)
-    out_res = out_dir.resolve()
+    out_base = out_dir if out_given else DEFAULT_OUT
+    out_res = out_base.resolve()
     inside_out = any(p.resolve() == out_res or out_res in p.resolve().parents for p in paths)
-    files = find_workbooks(paths, skip_dirs=[] if inside_out else [out_dir])
+    files = find_workbooks(paths, skip_dirs=[] if inside_out else [out_base])
     from .output import drop_own_outputs
     files = drop_own_outputs(files, paths)
     if not files:
@@ -87,12 +145,12 @@ def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_d
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2, default=str))
     else:
         from .report import print_text_report
-        print_text_report(results)
+        print_text_report(results, sheets_written=not no_write)
     written_ok = True
     if not no_write:
         from .output import write_outputs
-        rep = write_outputs(results, out_dir=out_dir, in_place=in_place, backup=not no_backup,
-                            quiet=quiet or fmt == "json")
+        rep = write_outputs(results, out_dir=out_base, in_place=in_place, backup=not no_backup,
+                            quiet=quiet or fmt == "json", new_folder=not out_given)
         written_ok = rep.ok
     sys.exit(EXIT_OK if written_ok and all(r.status == "pass" for r in results) else EXIT_FAIL)
 
@@ -212,4 +270,4 @@ def addin_install_cmd(xlam):
 
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="xlcheck")

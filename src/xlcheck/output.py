@@ -1,10 +1,13 @@
 """What a folder run writes: annotated copies (or the inputs themselves with --in-place) and 汇总.xlsx.
 
 * default: `out_dir/<same relative name>` for every readable input (inputs are never touched),
-  plus `out_dir/汇总.xlsx`;
-* `in_place`: the review sheet goes into each input, after a backup `name.bak.xlsx` (`.bak.xlsm`)
-  beside it unless `backup=False`; a summary is written to `out_dir` only when several files were
-  checked (a district officer re-checking one file gets no extra folder).
+  plus `out_dir/汇总.xlsx`. The CLI gives each run a folder of its own, so one run's outputs are
+  never mixed with another's: without `--out`, a new dated folder `xlcheck-out/2026-12-01_0412/`
+  (`run_folder`); with `--out DIR`, DIR itself, which must be new or empty (`out_dir_problem`);
+* `in_place`: the review sheet goes into each input, after a backup beside it unless
+  `backup=False`: `name.bak.xlsx` (`.bak.xlsm`) the first time, then `name.bak2.xlsx`, … — an
+  existing backup is never overwritten, so the first original is always kept. A summary is written
+  to `out_dir` only when several files were checked (one file re-checked gets no extra folder).
 
 Unreadable files get no copy but have their row in the summary. A file that cannot be written
 (read-only, open in Excel, disk full …) costs one Chinese line on stderr and the run goes on.
@@ -12,6 +15,7 @@ Unreadable files get no copy but have their row in the summary. A file that cann
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +23,6 @@ from pathlib import Path
 
 import click
 
-from .atomic import write_atomic
 from .review import WriteError, _os_reason, write_review
 
 BACKUP_TAG = ".bak"
@@ -31,15 +34,93 @@ class OutputReport:
     backups: dict[str, Path] = field(default_factory=dict)
     failures: list[tuple[str, str]] = field(default_factory=list)   # (path, reason)
     summary: Path | None = None
+    out_dir: Path | None = None       # the folder this run's copies and summary went to
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
 
-def backup_path(path: Path) -> Path:
-    """name.xlsx -> name.bak.xlsx (same folder, same extension so Excel opens it)."""
-    return path.with_name(path.stem + BACKUP_TAG + path.suffix)
+_BACKUP_STEM = re.compile(r"\.bak\d*$", re.IGNORECASE)     # name.bak, name.bak2, …
+
+
+def backup_path(path: Path, n: int = 1) -> Path:
+    """name.xlsx -> name.bak.xlsx, then name.bak2.xlsx … (same folder, same extension so Excel opens it)."""
+    return path.with_name(path.stem + BACKUP_TAG + (str(n) if n > 1 else "") + path.suffix)
+
+
+def make_backup(src: Path) -> Path:
+    """Copy `src` to the first free backup name and return it. Never replaces an existing file:
+    the copy is written to a temporary file, then hard-linked to its name (fails if taken)."""
+    import tempfile
+    data = src.read_bytes()
+    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=".tmp", dir=str(src.parent))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.chmod(tmp, os.stat(src).st_mode & 0o7777)
+        except OSError:
+            pass
+        for n in range(1, 10_000):
+            bak = backup_path(src, n)
+            if os.path.lexists(bak):
+                continue
+            try:
+                os.link(tmp, bak)
+            except FileExistsError:
+                continue       # taken meanwhile
+            except OSError:    # no hard links here (some network or FAT drives): exclusive create
+                try:
+                    with open(bak, "xb") as fh:
+                        fh.write(data)
+                except FileExistsError:
+                    continue
+            return bak
+        raise OSError("备份文件过多")
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+RUN_FOLDER_FORMAT = "%Y-%m-%d_%H%M"
+
+
+def run_folder(base: Path, now: datetime) -> Path:
+    """A new folder for one run under `base`: base/2026-12-01_0412 (…-2, -3 within the same minute).
+    Created here, exclusively, so two runs started together never share it."""
+    base = Path(base)
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = now.strftime(RUN_FOLDER_FORMAT)
+    for i in range(1, 10_000):
+        d = base / (stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            d.mkdir()
+            return d
+        except FileExistsError:
+            continue
+    raise OSError(f"无法在 {base} 中新建输出文件夹")
+
+
+def out_dir_problem(out_dir: Path) -> str | None:
+    """Why `--out DIR` cannot take this run's outputs (None when it can): DIR must be new or empty,
+    so that what it holds afterwards is exactly this run."""
+    p = Path(out_dir)
+    if not p.exists():
+        return None
+    if not p.is_dir():
+        return f"--out 应为目录：{p} 是一个文件"
+    try:
+        if any(p.iterdir()):
+            return (f"输出目录 {p} 中已有文件。为免与以前的结果混在一起，--out 只接受新的或空的目录；"
+                    "请换一个目录，或不写 --out（每次审核自动在 xlcheck-out/ 下新建带日期时间的文件夹）")
+    except OSError:
+        return None        # cannot list it: writing will fail with its own reason
+    return None
 
 
 SUMMARY_NAME = "汇总.xlsx"
@@ -62,7 +143,7 @@ def is_summary(path) -> bool:
 def is_own_output(path) -> bool:
     """Files this tool writes beside or among inputs: backups and its summary workbook."""
     p = Path(path)
-    if p.suffix.lower() in (".xlsx", ".xlsm") and p.stem.lower().endswith(BACKUP_TAG):
+    if p.suffix.lower() in (".xlsx", ".xlsm") and _BACKUP_STEM.search(p.stem):
         return True
     return is_summary(p)
 
@@ -122,12 +203,23 @@ def _say(msg: str) -> None:
 
 
 def write_outputs(results, *, out_dir, in_place: bool = False, backup: bool = True, quiet: bool = False,
-                  now: datetime | None = None) -> OutputReport:
+                  now: datetime | None = None, new_folder: bool = False) -> OutputReport:
+    """Write this run's outputs. `new_folder`: `out_dir` is a base folder and the run gets a new
+    dated folder inside it (`run_folder`), created only when something goes there."""
     now = now or datetime.now()
     out_dir = Path(out_dir)
     rep = OutputReport()
     rel = relative_names([r.path for r in results])
     todo = [r for r in results if r.status != "unreadable"]
+    want_summary = not in_place or len(results) > 1
+    if new_folder and (want_summary or (todo and not in_place)):
+        try:
+            out_dir = run_folder(out_dir, now)
+        except OSError as e:
+            rep.failures.append((str(out_dir), _os_reason(e)))
+            _say(f"未能写入  {out_dir}：{_os_reason(e)}")
+            return rep
+    rep.out_dir = out_dir
     show = not quiet and len(todo) > 20 and sys.stderr.isatty()
     with click.progressbar(todo, label="写入中", file=sys.stderr, hidden=not show) as bar:
         for res in bar:
@@ -139,11 +231,10 @@ def write_outputs(results, *, out_dir, in_place: bool = False, backup: bool = Tr
                         raise WriteError("输出位置就是原文件；如需写入原文件请使用 --in-place")
                     dst.parent.mkdir(parents=True, exist_ok=True)
                 elif backup:
-                    bak = backup_path(src)
                     try:
-                        write_atomic(bak, src.read_bytes(), like=src)
+                        bak = make_backup(src)
                     except OSError as e:
-                        raise WriteError(f"无法创建备份 {bak.name}（{_os_reason(e)}），原文件未修改") from e
+                        raise WriteError(f"无法创建备份（{_os_reason(e)}），原文件未修改") from e
                     rep.backups[res.path] = bak
                 write_review(src, dst, res, now=now)
                 rep.written[res.path] = dst
@@ -154,7 +245,7 @@ def write_outputs(results, *, out_dir, in_place: bool = False, backup: bool = Tr
                 rep.failures.append((res.path, _os_reason(e)))
                 _say(f"未能写入  {res.path}：{_os_reason(e)}")
 
-    if not in_place or len(results) > 1:
+    if want_summary:
         summary = out_dir / SUMMARY_NAME
         labels = {p: r.as_posix() for p, r in rel.items()}
         try:
@@ -171,10 +262,13 @@ def write_outputs(results, *, out_dir, in_place: bool = False, backup: bool = Tr
         if in_place:
             msg = f"审核结果已写入 {len(rep.written)} 个原文件"
             if rep.backups:
-                msg += "（原文件已备份为 *.bak.xlsx / *.bak.xlsm）"
+                names = sorted({b.name for b in rep.backups.values()})
+                msg += "（原文件已备份为 " + ("、".join(names) if len(names) <= 3 else f"{names[0]} 等") + "）"
+            if rep.summary:
+                msg += f"；汇总表：{rep.summary}"
         else:
-            msg = f"批注副本 {len(rep.written)} 个已写入 {out_dir}{os.sep}"
-        if rep.summary:
-            msg += f"；汇总表：{rep.summary}"
+            msg = f"批注副本 {len(rep.written)} 个"
+            msg += "和汇总表" if rep.summary else ""
+            msg += f"已写入 {out_dir}{os.sep}"
         _say(msg)
     return rep

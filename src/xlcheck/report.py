@@ -46,7 +46,10 @@ def _details_limit(n_files: int) -> int:
     return 3
 
 
-def print_text_report(results, *, max_findings: int | None = None, table: bool = True) -> None:
+def print_text_report(results, *, max_findings: int | None = None, table: bool = True,
+                      sheets_written: bool = True) -> None:
+    """`sheets_written`: this run writes review sheets and a summary (not --no-write), so the lines
+    left out here can be pointed to there."""
     limit = _details_limit(len(results)) if max_findings is None else max_findings
     for res in results:
         c = res.counts
@@ -63,19 +66,21 @@ def print_text_report(results, *, max_findings: int | None = None, table: bool =
         for f in res.findings[:limit]:
             where = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "")
             tag = SEVERITY_LABELS[f.severity] + ("（已说明）" if f.explained else "")
-            click.echo("  " + click.style(f"{f.rule:<7}{tag}", fg=_COLORS[f.severity]) + f"  {where}  {f.message}")
+            click.echo("  " + click.style(f"{f.rule:<7} {tag}", fg=_COLORS[f.severity]) + f"  {where}  {f.message}")
         if len(res.findings) > limit:
-            click.echo(f"  …… 另有 {len(res.findings) - limit} 条，见审核结果表")
+            more = len(res.findings) - limit
+            click.echo(f"  …… 另有 {more} 条，见审核结果表" if sheets_written and res.status != "unreadable"
+                       else f"  …… 另有 {more} 条未列出（--format json 列出全部）")
         click.echo()
     if table and results:
-        print_summary_table(results)
+        print_summary_table(results, summary_written=sheets_written)
     n = len(results)
     ok = sum(r.status == "pass" for r in results)
     bad = sum(r.status == "unreadable" for r in results)
     click.echo(f"共 {n} 个文件：通过 {ok}，未通过 {n - ok - bad}，无法读取 {bad}")
 
 
-def print_summary_table(results) -> None:
+def print_summary_table(results, *, summary_written: bool = True) -> None:
     """One aligned line per file: 结论, 文件, 部门, 年度, 得分, 等级, counts."""
     from .output import relative_names
     names = relative_names([r.path for r in results])
@@ -104,5 +109,5 @@ def print_summary_table(results) -> None:
             cells[7] = click.style(cells[7], fg="yellow")
         click.echo("  ".join(cells))
     if hidden:
-        click.echo(f"（另有 {hidden} 个通过的文件未列出，见汇总表）")
+        click.echo(f"（另有 {hidden} 个通过的文件未列出" + ("，见汇总表）" if summary_written else "）"))
     click.echo()
