@@ -340,3 +340,42 @@ def test_cli_outputs_open_in_libreoffice(tmp_path, libreoffice):
     back = libreoffice(outs, tmp_path / "x", fmt="xlsx")
     assert conclusion(back[0]) == "未通过"
     assert openpyxl.load_workbook(back[1]).sheetnames == ["汇总", "问题明细"]
+
+
+def _fake_bin(d: Path, uid: int, installed: set[str]) -> Path:
+    """Stand-ins for id, dpkg-query, sudo, apt-get and python3 that log their calls."""
+    d.mkdir()
+    log = d / "log"
+    stubs = {
+        "id": f'echo {uid}',
+        "dpkg-query": 'for a; do p="$a"; done; case " ' + " ".join(sorted(installed))
+                      + ' " in *" $p "*) echo "install ok installed";; *) exit 1;; esac',
+        "sudo": f'echo "sudo $*" >> {log}; "$@"',
+        "apt-get": f'echo "apt-get $*" >> {log}',
+        "python3": f'echo "python3 $*" >> {log}',
+    }
+    for name, body in stubs.items():
+        (d / name).write_text(f"#!/bin/sh\n{body}\n")
+        (d / name).chmod(0o755)
+    return log
+
+
+@pytest.mark.parametrize("uid, installed, sudo, apt", [
+    (0, set(), False, True),                                   # root in a container: no sudo
+    (1000, set(), True, True),                                 # a user: apt through sudo
+    (1000, {"libreoffice-calc", "fonts-noto-cjk", "poppler-utils"}, False, False),   # nothing to install
+])
+def test_setup_and_test_script_uses_sudo_only_when_needed(tmp_path, uid, installed, sudo, apt):
+    log = _fake_bin(tmp_path / "bin", uid, installed)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    p = subprocess.run(["bash", str(ROOT / "scripts" / "setup-and-test.sh"), "-k", "x"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    calls = log.read_text().splitlines()
+    assert any(c.startswith("sudo apt-get install") for c in calls) == sudo, calls
+    assert any(c.startswith("apt-get install") for c in calls) == apt, calls
+    assert calls[-2:] == ['python3 -m pip install -q -e .[test]', "python3 -m pytest -n 2 -q -k x"]
+    # CI runs the same script
+    assert "scripts/setup-and-test.sh" in (ROOT / ".ci" / "run").read_text()
+    readme_commands = (ROOT / "README.md").read_text().split("```")[1]
+    assert "scripts/setup-and-test.sh" in readme_commands
