@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
 
 from xlcheck import calc
 from xlcheck.calc import face_value
 from xlcheck.framework import normalize_name
+from xlcheck.wording import fold, is_placeholder, meaningful_chars, normalize_text, text_problem  # noqa: F401
 from xlcheck.numbers import (Interval, cell_interval as _cell_interval, cell_number as _cell_number, format_shown,
                              round_shown, to_decimal)
 
@@ -193,57 +193,11 @@ def indicator_rate(row) -> Rate | None:
 
 # ---------------------------------------------------------------- explanation quality
 
-_PUNCT_CATS = ("P", "S", "Z", "C")
-
-
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-def meaningful_chars(text) -> int:
-    """Chinese characters, letters and digits (punctuation and spaces do not count)."""
-    if text is None:
-        return 0
-    return len(_NON_WORD.sub("", str(text)))
-
-
-def normalize_text(text) -> str:
-    """Key for comparing explanations: width-folded, lower-case, without spaces and punctuation."""
-    return _NON_WORD.sub("", fold("" if text is None else str(text)).lower())
-
-
-@lru_cache(maxsize=8)
-def _placeholder_keys(placeholders: tuple) -> tuple[frozenset, frozenset]:
-    keys = frozenset(k for k in (normalize_text(p) for p in placeholders) if k)
-    raw = frozenset(str(p).strip() for p in placeholders if not normalize_text(p))
-    return keys, raw
-
-
-def is_placeholder(text, placeholders) -> bool:
-    """无, 暂无, 略, /, —, 同上 …: a text that only says nothing (also punctuation only)."""
-    if text is None:
-        return False
-    s = str(text).strip()
-    if not s:
-        return False
-    if len(s) > 24:   # placeholders are short: a long text is one only when it has no word at all
-        return not _NON_WORD.sub("", s)
-    key = normalize_text(s)
-    if not key:
-        return True
-    keys, raw = _placeholder_keys(tuple(placeholders))
-    return key in keys or s in raw
-
-
 def explanation_problem(cell, words: dict, thresholds: dict) -> str | None:
     """"blank" | "placeholder" | "short" | None for an explanation cell."""
     if cell is None or cell.blank:
         return "blank"
-    text = cell.value if isinstance(cell.value, str) else cell.text
-    if is_placeholder(text, words.get("placeholders", ())):
-        return "placeholder"
-    if meaningful_chars(text) < int(thresholds.get("min_explanation_chars", 6)):
-        return "short"
-    return None
+    return text_problem(cell.value if isinstance(cell.value, str) else cell.text, words, thresholds)
 
 
 def snippet(text, start: int = 0, length: int = 24) -> str:
@@ -353,23 +307,6 @@ def _clause_before(sentence: str, pos: int) -> str:
     head = sentence[:pos]
     i = max(head.rfind("，"), head.rfind(","))
     return head[i + 1:]
-
-
-_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-_FULLWIDTH[0x3000] = 0x20
-
-
-_FOLD_CHARS = {chr(c): chr(h) for c, h in _FULLWIDTH.items()}
-_HAS_FOLD = re.compile("[\uff01-\uff5e\u3000]")
-
-
-def fold(text: str) -> str:
-    """Full-width ASCII (１２３，％；) to half-width; same length, so positions stay valid."""
-    # a text holds a handful of distinct full-width characters (，：（）％): replacing each is
-    # twice as fast as translate(), which looks up every CJK character
-    for ch in set(_HAS_FOLD.findall(text)):
-        text = text.replace(ch, _FOLD_CHARS[ch])
-    return text
 
 
 _KW_AMOUNT = re.compile(

@@ -4,7 +4,8 @@ from __future__ import annotations
 from xlcheck.numbers import parse_number
 from xlcheck.rules import rule
 
-from ._text import (budget_adjusted_interval, budget_rate_interval, cell_interval, fmt_rate, memo,
+from ._text import (budget_adjusted_interval, budget_rate_interval, cell_interval, fmt_rate, is_placeholder,
+                    meaningful_chars, memo,
                     stated_figures, stray_years)
 
 # table columns holding free text written for this year's report
@@ -145,3 +146,34 @@ def stated_rate(wb, ctx):
         st, how = bad[0]
         detail = "；".join(f"写明{s.label} {s.text}，表内{h}" for s, h in bad)
         yield ctx.report(c, value=f"{st.label} {st.text}", expected=how, label=label, detail=detail)
+
+
+NARRATIVE_FIELDS = ("text_duties", "text_work", "text_goal", "text_finance", "text_management",
+                    "text_effectiveness", "text_efficiency", "text_conclusion")
+
+
+@rule("TXT010")
+def narrative_missing(wb, ctx):
+    """报告的每一部分文字（部门职能、年度工作、绩效目标、收支情况、绩效管理、履职效能分析、
+    管理效率分析、自评结论）都须写明实际内容：不能空着，不能是占位文字（words.toml 的
+    placeholders），也不能少于 thresholds.toml 的 min_narrative_chars 个字。
+
+    示例：“自评结论”为空；“管理效率分析”只写了“略”。
+    """
+    need = int(ctx.thresholds.get("min_narrative_chars", 20))
+    ph = ctx.words.get("placeholders", ())
+    for name in NARRATIVE_FIELDS:
+        c = wb.names.get(name)
+        if c is None or c.is_error:
+            continue
+        text = c.value if isinstance(c.value, str) else ("" if c.blank else c.text)
+        if not text.strip():
+            problem = "未填写"
+        elif is_placeholder(text, ph):
+            problem = f"只写了“{text.strip()}”"
+        elif meaningful_chars(text) < need:
+            problem = f"只有 {meaningful_chars(text)} 个字（至少 {need} 个字）"
+        else:
+            continue
+        yield ctx.report(c, value=text.strip(), expected=f"至少 {need} 个字的实际内容",
+                         label=FIELD_LABELS.get(name, name), problem=problem)

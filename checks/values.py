@@ -275,3 +275,38 @@ def fill_date(wb, ctx):
                          problem=f"早于被评价年度 {int(year)} 年，可能沿用了以前年度的表格")
     elif d > dt.date.today():
         yield ctx.report(cell, value=shown, expected=f"不晚于 {dt.date.today().isoformat()}", problem="晚于今天")
+
+
+# ---------------------------------------------------------------- completeness (SPEC 3)
+
+def _first_cell(t, header: str) -> dict:
+    """Where a finding about an empty (part of a) table points: its first data cell of `header`."""
+    col = t.headers.index(header) if header in t.headers else 0
+    from xlcheck.ooxml import col_letters
+    return dict(sheet=t.sheet, cell=f"{col_letters(t.first_col + col)}{t.header_row + 1}",
+                field=f"{t.name}.{t.headers[col]}", row=1)
+
+
+@rule("VAL040", needs=("tasks",))
+def no_tasks(wb, ctx):
+    """“年度主要任务”表至少填写一项任务：没有任务，审核人无从判断部门做了什么。
+
+    示例：年度主要任务表一行也没有填写。
+    """
+    t = wb.tables["tasks"]
+    if not t.rows:
+        yield ctx.report(None, value="", expected="至少一项任务", **_first_cell(t, "任务名称"))
+
+
+@rule("VAL041", needs=("indicators",))
+def no_indicators(wb, ctx):
+    """“绩效指标”表至少填写产出指标和效益指标各一项：自评的产出、效益得分依据这些指标。
+
+    示例：绩效指标表为空；或只有效益指标，没有一项产出指标。
+    """
+    t = wb.tables["indicators"]
+    kinds = {clean_text(r.value("一级指标")) for r in t.rows}
+    for kind in ctx.thresholds.get("required_indicator_kinds", ("产出指标", "效益指标")):
+        if kind not in kinds:
+            yield ctx.report(None, value="", expected=f"至少一项{kind}", kind=kind,
+                             **_first_cell(t, "一级指标"))

@@ -44,6 +44,15 @@ CLEAN_CELLS = {
     "project_l1_count": 2,
     "project_l2_count": 8,
     "project_eval_funds": 86.75,
+    # every section of the report written (SPEC 3, completeness), with no year or figure in it
+    "text_duties": "宣传贯彻党和国家关于非公有制经济发展的方针政策，引导会员企业守法诚信经营，协助政府服务非公有制经济。",
+    "text_work": "围绕思想政治引领、营商环境服务和商会改革发展三项重点工作制定计划，按季度跟踪落实。",
+    "text_goal": "完成理想信念教育培训、会员企业走访和商会规范化建设等任务，会员企业满意度保持较高水平。",
+    "text_finance": "部门收支按预算执行，支出以基本支出为主，项目支出主要用于培训、走访和商会建设。",
+    "text_management": "建立绩效目标管理、运行监控和自评工作机制，自评结果用于改进下一年度的预算编制。",
+    "text_effectiveness": "产出指标全部完成，效益指标达到预期，营商环境服务和商会建设工作成效明显。",
+    "text_efficiency": "预算编制、执行、信息公开、采购和资产管理总体规范，运行成本控制在预算范围以内。",
+    "text_conclusion": "部门整体支出绩效目标基本实现，预算执行总体较好，存在的问题已列明改进措施并落实整改。",
 }
 
 CLEAN_TABLES = {

@@ -45,6 +45,15 @@ def info(**kw):
     return Finding(**d)
 
 
+def annotated(path, findings, **kw) -> FileResult:
+    """result() after the runner has judged the 填报单位说明 already in the file (apply_notes)."""
+    from xlcheck.rules import load_checks
+    from xlcheck.runner import apply_notes
+    findings = list(findings)
+    apply_notes(findings, read_explanations(read_workbook(path)), load_checks())
+    return result(path, findings, **kw)
+
+
 def result(path, findings, **kw) -> FileResult:
     r = FileResult(str(path), "fail", list(findings), department=kw.get("department", "广州市某区工商业联合会"),
                    year=kw.get("year", 2024), template_version=kw.get("template_version", "1.0"))
@@ -135,7 +144,8 @@ def test_layout_columns_order_states_and_styles(tmp_path):
 
 
 def test_layout_explanations_make_pass_and_gone_block(tmp_path):
-    res = result(tmp_path / "a.xlsx", [warn(), info()])
+    # the runner judged the note (apply_notes); the layout shows its verdict
+    res = result(tmp_path / "a.xlsx", [warn(explained=True, explanation="受疫情影响，两场活动改为线上"), info()])
     notes = {("EXP001", "indicators.完成率", 2): "受疫情影响，两场活动改为线上",
              ("EXP001", "绩效指标", "J5"): "受疫情影响，两场活动改为线上",
              ("PTS009", "自评评分", "I6"): "按财政局口径计算"}        # finding no longer there
@@ -286,7 +296,7 @@ def test_explanation_survives_rewrite_and_moves_to_gone(tmp_path):
     notes = read_explanations(read_workbook(src))
     assert notes[("EXP001", "indicators.完成率", 2)] == "两场活动因场地改造顺延至次年一季度"
     # … and a rewrite keeps it on the same finding, as 已说明
-    write_review(src, src, result(src, [err(), warn()]), now=NOW)
+    write_review(src, src, annotated(src, [err(), warn()]), now=NOW)
     rows = review_values(src)
     h = find_header(rows)
     row = next(r for r in rows[h + 1:] if r[2] == "EXP001")
@@ -302,7 +312,7 @@ def test_explanation_survives_rewrite_and_moves_to_gone(tmp_path):
     assert gone[2:5] == ("EXP001", "绩效指标", "J5") and gone[8] == "两场活动因场地改造顺延至次年一季度"
     assert gone[9] == "已消除" and gone[10] == "indicators.完成率#2"
     # … and comes back onto the finding when it reappears
-    write_review(src, src, result(src, [err(), warn()]), now=NOW)
+    write_review(src, src, annotated(src, [err(), warn()]), now=NOW)
     rows = review_values(src)
     h = find_header(rows)
     assert next(r for r in rows[h + 1:] if r[2] == "EXP001")[9] == "已说明"
@@ -315,7 +325,7 @@ def test_layout_moved_finding_keeps_explanation_by_locator(tmp_path):
     src = filled_workbook(tmp_path / "a.xlsx")
     write_review(src, src, result(src, [warn()]), now=NOW)
     type_explanation(src, "EXP001", "目标值按上级要求下达")
-    write_review(src, src, result(src, [warn(cell="J9")]), now=NOW)
+    write_review(src, src, annotated(src, [warn(cell="J9")]), now=NOW)
     rows = review_values(src)
     row = next(r for r in rows if r and r[2] == "EXP001")
     assert row[4] == "J9" and row[9] == "已说明"

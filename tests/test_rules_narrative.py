@@ -155,7 +155,8 @@ def results(tmp_path_factory):
     fill(d / "good.xlsx", cells=GOOD_CELLS, tables=GOOD_TABLES)
     fill(d / "bad.xlsx", cells=BAD_CELLS, tables=BAD_TABLES)
     res = check_workbooks([read_workbook(d / "good.xlsx"), read_workbook(d / "bad.xlsx")], load_checks())
-    return [[f for f in r.findings if f.rule.startswith("TXT")] for r in res]
+    # TXT010 (sections left blank) is pinned in test_verdict.py: these workbooks fill only some texts
+    return [[f for f in r.findings if f.rule.startswith("TXT") and f.rule != "TXT010"] for r in res]
 
 
 def of(findings, rule):

@@ -22,6 +22,7 @@ class Finding:
     expected: Any = None
     explained: bool = False
     explanation: str | None = None     # what the filler wrote in 填报单位说明
+    note_problem: str | None = None    # why that explanation does not count (placeholder, too short …)
 
     @property
     def key(self) -> tuple:
@@ -29,6 +30,12 @@ class Finding:
         if self.field:
             return (self.rule, self.field, self.row)
         return (self.rule, self.sheet, self.cell)
+
+    @property
+    def batch_level(self) -> bool:
+        """A finding about the run's collection (COL…): it belongs to the run's report and summary,
+        not to one district's own review sheet."""
+        return self.rule.startswith("COL")
 
     @property
     def blocking(self) -> bool:
@@ -40,6 +47,7 @@ class Finding:
     def to_json(self) -> dict:
         d = asdict(self)
         d.pop("explanation")
+        d.pop("note_problem")
         for k in ("value", "expected"):
             v = d[k]
             if v is not None and not isinstance(v, (str, int, float, bool)):

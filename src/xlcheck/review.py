@@ -263,12 +263,15 @@ def review_layout(result, notes: dict | None = None, *, now: datetime | None = N
     # ---- findings (already ordered: errors first)
     rows = []
     for f in result.findings:
+        if f.batch_level:
+            continue    # about the collection, not this district: the run's report and summary say it
         e = by_key.get(f.key) or by_key.get((f.rule, f.sheet, f.cell))
         if e is not None:
             e.used = True
         note = e.text if e is not None else (f.explanation or "")
-        explained = bool(note) and f.severity != "error"
-        state = STATE_FIX if f.severity == "error" else (STATE_DONE if explained else STATE_EXPLAIN)
+        explained = f.explained    # the runner judged the note (a placeholder explains nothing)
+        state = STATE_FIX if f.severity == "error" else (
+            STATE_DONE if explained else (f.note_problem if note and f.note_problem else STATE_EXPLAIN))
         rows.append((f, note, explained, state))
     counts = {s: sum(f.severity == s for f, *_ in rows) for s in ("error", "warning", "info")}
     counts["explained"] = sum(x[2] for x in rows)

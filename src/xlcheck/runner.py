@@ -15,6 +15,7 @@ from .findings import Finding, counts, passes
 from .model import Workbook
 from .numbers import cell_parsed, parse_number
 from .rules import Checks, Context, load_checks
+from .wording import normalize_text, text_problem
 
 CHUNK = 128  # files read and checked per task (worker) before their results are sent back
 BATCH_ROWS = 20_000  # table rows of batch views held before a batch pass runs (one pass per run
@@ -75,8 +76,9 @@ def _safe(rule, call) -> list:
 
 
 def _crashed(rule) -> Finding:
+    # an error: a check that did not run cannot be explained away, the bureau must see it
     tb = traceback.format_exc(limit=3)
-    return Finding(rule.id, "warning", f"检查规则 {rule.id} 运行出错，本项未能检查：{tb.strip().splitlines()[-1]}")
+    return Finding(rule.id, "error", f"检查规则 {rule.id} 运行出错，本项未能检查：{tb.strip().splitlines()[-1]}")
 
 
 _WB_RULES: dict[int, tuple] = {}   # id(checks) -> (checks, number of its rules, [(rule, Context)])
@@ -213,7 +215,7 @@ class _Partial:
 def _partial_result(wb: Workbook, checks: Checks) -> _Partial:
     findings = _workbook_findings(wb, checks)
     notes = read_explanations(wb)
-    apply_notes(findings, notes)
+    apply_notes(findings, notes, checks)
     res = FileResult(wb.source, "fail", findings, **summarize(wb, checks))
     res.settle()
     views = batch_views(wb, checks)
@@ -226,22 +228,40 @@ def _finish_batch(partial: list[_Partial], checks: Checks) -> None:
         return
     for p, extra in zip(partial, run_batch_rules([p.views for p in partial], checks)):
         if extra:
-            apply_notes(extra, p.notes)
+            apply_notes(extra, p.notes, checks)
             p.result.findings.extend(extra)
             p.result.settle()
         p.views, p.notes = {}, None
 
 
-def apply_notes(findings: list[Finding], notes: dict | None) -> None:
+NOTE_PROBLEMS = {
+    "placeholder": "说明无效：只写了占位文字，请写明具体原因",
+    "short": "说明无效：过短，请写明具体原因",
+    "pasted": "说明无效：与其他问题的说明相同，请针对本项写明原因",
+}
+
+
+def apply_notes(findings: list[Finding], notes: dict | None, checks: Checks) -> None:
     """Mark findings the filler explained in the review sheet's 填报单位说明 column (`notes`:
-    read_explanations of the workbook)."""
+    read_explanations of the workbook). An explanation counts only when it is a real one, by the
+    same bar as 偏差原因 (wording.text_problem); an error is never explained away."""
     if not notes:
         return
     for f in findings:
         text = notes.get(f.key) or notes.get((f.rule, f.sheet, f.cell))
         if text:
-            f.explanation = text
-            f.explained = f.severity != "error"
+            f.explanation = str(text)
+    explained = [f for f in findings if f.explanation]
+    same: dict[str, int] = {}
+    for f in explained:
+        k = normalize_text(f.explanation)
+        same[k] = same.get(k, 0) + 1
+    for f in explained:
+        problem = text_problem(f.explanation, checks.words, checks.thresholds)
+        if problem is None and same[normalize_text(f.explanation)] > 1:
+            problem = "pasted"
+        f.note_problem = NOTE_PROBLEMS.get(problem)
+        f.explained = f.severity != "error" and f.note_problem is None
 
 
 def unreadable(path: str, detail: str, checks: Checks, rule: str = "FILE001",
