@@ -14,7 +14,8 @@ import pytest
 
 from helpers_rules import CLEAN_CELLS, CLEAN_TABLES, check, cell_of, edit, findings, full_scores, rule_ids
 from xlcheck import TEMPLATE_VERSION
-from xlcheck.distribute import BadValue, copy_name, make_copy, parse_year, read_list
+from xlcheck.distribute import (CODE_ALPHABET, CODES_HEADERS, BadValue, codes_path, copy_name, make_copy,
+                                parse_year, read_codes, read_list)
 from xlcheck.fill import fill
 from xlcheck.rules import default_checks_dir
 from xlcheck.runner import check_paths
@@ -162,13 +163,22 @@ GBK_BAD = f"""部门名称,被评价年度,单位数,年初预算数,备注
 """
 
 
+def _without_codes_line(stderr: str, out: Path) -> list[str]:
+    """stderr lines without the one naming the codes file (beside `out`), which must be there once."""
+    lines = stderr.splitlines()
+    where = str(codes_path(out))
+    codes = [ln for ln in lines if where in ln]
+    assert len(codes) == 1 and codes[0].startswith("提示："), lines
+    return [ln for ln in lines if where not in ln]
+
+
 def test_gbk_csv_bad_rows_reported_by_line_good_rows_issued(tmp_path):
     lst = tmp_path / "名单.csv"
     lst.write_bytes(GBK_BAD.encode("gbk"))            # Excel in China saves "CSV (逗号分隔)" as GBK
     out = tmp_path / "下发"
     r = run("template", "--from-list", lst, "-o", out)
     assert r.returncode == 1
-    assert r.stderr.splitlines() == [
+    assert _without_codes_line(r.stderr, out) == [
         "提示：第 1 行：无法识别的列“备注”，该列已忽略（可用的列见 xlcheck template --help）",
         "第 3 行：缺少部门名称，未生成",
         "第 4 行：被评价年度“二〇二四”不是年份（应为四位年份，如 2024），未生成",
@@ -198,7 +208,7 @@ def test_xlsx_list_with_title_row_english_headers_and_bad_rows(tmp_path):
     out = tmp_path / "下发"
     r = run("template", "--from-list", lst, "-o", out)
     assert r.returncode == 1
-    assert r.stderr.splitlines() == [
+    assert _without_codes_line(r.stderr, out) == [
         "提示：第 2 行：“调整后预算数”由模板公式自动计算，不能预填，该列已忽略",
         "第 4 行：被评价年度“2024.5”不是年份（应为四位年份，如 2024），未生成",
         "第 5 行：单位数“1.5”应为整数；年初预算数“-3”应不小于 0，未生成",
@@ -344,3 +354,36 @@ def test_list_lines_count_physical_lines_and_missing_year(tmp_path):
     assert dl.entries[0].values == {"org_structure": "办公室\n经济联络部"}
     assert dl.messages() == ["第 4 行：缺少被评价年度，未生成"]
     assert [e.year for e in read_list(lst, year=2023).entries] == [2024, 2023, 2024]
+
+
+def test_from_list_issues_codes_beside_the_folder_and_reissue_keeps_them(tmp_path):
+    """Each issued department gets its own random code in <folder>-报送码.csv (outside the folder of
+    copies that goes out); a second issue keeps the codes already given and adds new departments'."""
+    lst = tmp_path / "名单.csv"
+    lst.write_text(f"部门名称,被评价年度\n{TIANHE},2024\n{BAIYUN},2024\n", encoding="utf-8")
+    out = tmp_path / "下发"
+    r = run("template", "--from-list", lst, "-o", out)
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "下发-报送码.csv"
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf" + ",".join(CODES_HEADERS).encode())   # BOM: Excel
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"{TIANHE}-2024.xlsx", f"{BAIYUN}-2024.xlsx"])
+    first = {(c.department, c.year): c for c in read_codes(path)}
+    assert set(first) == {(TIANHE, 2024), (BAIYUN, 2024)}
+    assert first[(TIANHE, 2024)].file_name == f"{TIANHE}-2024.xlsx"
+    codes = [c.code for c in first.values()]
+    assert len(set(codes)) == 2
+    for code in codes:
+        groups = code.split("-")
+        assert [len(g) for g in groups] == [4, 4, 4] and set("".join(groups)) <= set(CODE_ALPHABET)
+    # the copies carry no code: same bytes as a copy made without a list
+    single = tmp_path / "single.xlsx"
+    assert run("template", "--department", TIANHE, "--year", 2024, "-o", single).returncode == 0
+    assert (out / f"{TIANHE}-2024.xlsx").read_bytes() == single.read_bytes()
+
+    lst.write_text(f"部门名称,被评价年度\n{TIANHE},2024\n{HUADU},2024\n", encoding="utf-8")
+    assert run("template", "--from-list", lst, "-o", out).returncode == 0
+    second = {(c.department, c.year): c for c in read_codes(path)}
+    assert set(second) == {(TIANHE, 2024), (BAIYUN, 2024), (HUADU, 2024)}
+    assert second[(TIANHE, 2024)].code == first[(TIANHE, 2024)].code
+    assert second[(BAIYUN, 2024)].code == first[(BAIYUN, 2024)].code
+    assert second[(HUADU, 2024)].code not in codes
