@@ -11,6 +11,7 @@ holds one module per rule family plus data files:
 from __future__ import annotations
 
 import importlib.util
+import string
 import sys
 try:
     import tomllib
@@ -139,6 +140,9 @@ class Context:
             value = where.text if where is not None else None
         params.setdefault("value", "" if value is None else value)
         params.setdefault("expected", "" if expected is None else expected)
+        for k, v in (("sheet", sheet), ("cell", cell), ("field", field), ("row", row)):
+            if v is not None:
+                params.setdefault(k, v)     # a message may name the place too ("第 {row} 行")
         # a ready message (built by the rule, may quote the user's text with "{") is used as is
         text = message if message is not None else \
             self.rule.message.format_map(_SafeDict({k: _fmt(v) for k, v in params.items()}))
@@ -203,10 +207,10 @@ def load_toml(path: Path) -> dict:
         raise ConfigError(f"检查规则文件 {path} 不是 UTF-8 编码") from None
 
 
-def _line_of(path: Path, needle: str) -> int:
+def _line_of(path: Path, needle: str, start: int = 0) -> int:
     try:
         for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip().startswith(needle):
+            if i >= start and line.strip().startswith(needle):
                 return i
     except OSError:
         pass
@@ -225,6 +229,7 @@ def load_checks(directory: str | Path | None = None) -> Checks:
         raise ConfigError(f"检查规则目录不存在：{d}")
     specs = _import_rule_modules(d)
     texts, where = _load_texts(d)
+    allowed = shipped_placeholders() if d != default_checks_dir() else {}
     checks = Checks(d, thresholds=load_toml(d / "thresholds.toml"), words=load_toml(d / "words.toml"))
     seen = set()
     for spec, module in specs:
@@ -234,13 +239,13 @@ def load_checks(directory: str | Path | None = None) -> Checks:
         t = texts.get(spec.id)
         if not isinstance(t, dict):
             raise ConfigError(f"{d / (Path(module).stem + '.toml')}：缺少规则 [{spec.id}] 的级别、标题和提示文字（规则定义在 {module}）")
-        _validate_text(spec.id, t, where[spec.id])
+        _validate_text(spec.id, t, where[spec.id], allowed.get(spec.id))
         checks.rules.append(Rule(spec.id, spec.func, spec.needs, spec.scope, t["severity"], t["title"], t["message"],
                                  module, view=spec.view, prepare=spec.prepare))
     # engine-level rules (FILE…) have texts but no function
     for rid, t in texts.items():
         if rid not in seen and rid.startswith("FILE"):
-            _validate_text(rid, t, where[rid])
+            _validate_text(rid, t, where[rid], allowed.get(rid))
             doc = str(t.get("explanation", "")).strip()
             if t.get("example"):
                 doc += "\n\n示例：" + str(t["example"]).strip()
@@ -270,7 +275,9 @@ def _load_texts(d: Path) -> tuple[dict, dict]:
     return texts, where
 
 
-def _validate_text(rid: str, t: dict, path: Path) -> None:
+def _validate_text(rid: str, t: dict, path: Path, allowed: frozenset | None = None) -> None:
+    """Severity, title and message present; every {placeholder} of the message well formed and,
+    when `allowed` is known (the shipped catalogue's text of the same rule), one the rule supplies."""
     line = _line_of(path, f"[{rid}]")
     sev = t.get("severity")
     if sev not in SEVERITIES:
@@ -278,6 +285,41 @@ def _validate_text(rid: str, t: dict, path: Path) -> None:
     for key in ("title", "message"):
         if not isinstance(t.get(key), str) or not t[key].strip():
             raise ConfigError(f"{path} 第 {line} 行附近：规则 [{rid}] 缺少 {key}")
+    msg_line = _line_of(path, "message", start=line) or line
+    try:
+        used = placeholders(t["message"])
+    except ValueError as e:
+        raise ConfigError(f"{path} 第 {msg_line} 行：规则 [{rid}] 的提示文字中花括号不成对（{e}）；"
+                          f"占位符写作 {{value}}，文字中的花括号写作 {{{{ 和 }}}}") from None
+    unknown = sorted(used - allowed) if allowed is not None else []
+    if unknown:
+        raise ConfigError(f"{path} 第 {msg_line} 行：规则 [{rid}] 的提示文字使用了规则不提供的占位符 "
+                          + "、".join("{" + u + "}" for u in unknown)
+                          + "；可用的占位符：" + "、".join("{" + a + "}" for a in sorted(allowed)))
+
+
+COMMON_PLACEHOLDERS = frozenset(("value", "expected", "sheet", "cell", "field", "row"))
+
+
+def placeholders(message: str) -> set[str]:
+    """Names of the {placeholders} of a message template (ValueError when braces are unbalanced)."""
+    names = set()
+    for _, name, spec, _ in string.Formatter().parse(message):
+        if name is not None:
+            if not name or not name.isidentifier():
+                raise ValueError(f"“{{{name}}}”不是占位符")
+            names.add(name)
+            if spec:
+                names |= placeholders(spec)
+    return names
+
+
+def shipped_placeholders() -> dict[str, frozenset]:
+    """Rule id -> placeholders its shipped message uses (plus the common ones): what the rule
+    supplies, so a bureau's edited text may use exactly these."""
+    texts, _ = _load_texts(default_checks_dir())
+    return {rid: frozenset(placeholders(str(t.get("message", "")))) | COMMON_PLACEHOLDERS
+            for rid, t in texts.items() if isinstance(t, dict)}
 
 
 def _no_func(*_a, **_k):
