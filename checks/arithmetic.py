@@ -18,7 +18,7 @@ from xlcheck.rules import rule
 
 from ._shared import (EQ, GE, LE, QUANT_DIRECTIONS, ZERO, Interval, clean_text, direction, fmt_amount,
                       fmt_number, fmt_rate, interface, interval, is_typed, memo, number, reported,
-                      reported_text, where)
+                      reported_text, where, exact)
 
 ONE = Fraction(1)
 
@@ -226,13 +226,19 @@ def _formula_text(d, tn, an) -> str:
     return "按实现值 ÷ 目标值计算"
 
 
-def _classify(wb):
+def _classify(wb, ctx):
     """Rows whose reported 完成率 matches no candidate: (row, kind, d, tn, an) with kind
     "capped" (reported 100% while the inputs give more, ≥ or =) or "wrong". Once per workbook."""
-    return memo(wb, "ari.classify", lambda: _classify_rows(wb))
+    counts = frozenset(ctx.words.get("count_units", ()))
+    return memo(wb, "ari.classify", lambda: _classify_rows(wb, counts))
 
 
-def _classify_rows(wb):
+def _exact_count(cell, iv):
+    n = number(cell)
+    return exact(n) if n is not None and float(n).is_integer() else iv
+
+
+def _classify_rows(wb, counts):
     bad = []
     for r in wb.tables["indicators"].rows:
         d = direction(r.value("指标方向"))
@@ -243,6 +249,8 @@ def _classify_rows(wb):
             continue   # nothing reported: nothing to compare (before any arithmetic)
         tc, ac = r["年度目标值"], r["年度实现值"]
         ti, ai = interval(tc), interval(ac)
+        if clean_text(r.value("计量单位")) in counts:   # 3 visits are 3, never 2.5…3.5
+            ti, ai = _exact_count(tc, ti), _exact_count(ac, ai)
         if ti is None or ai is None:
             continue
         cands = rate_candidates(d, ti, ai)
@@ -287,7 +295,7 @@ def indicator_rate(wb, ctx):
 
     示例：指标方向 ≥、目标值 50 家、实现值 56 家，完成率应为 112%；填报 102% 即报错。
     """
-    for r, kind, d, tn, an in _classify(wb):
+    for r, kind, d, tn, an in _classify(wb, ctx):
         if kind == "wrong":
             yield ctx.report(r["完成率"], **_ind_params(r, d, tn, an))
 
@@ -299,7 +307,7 @@ def mixed_convention(wb, ctx):
 
     示例：目标 10 个、实现 12 个的行填报 100%（应为 120%），同表 6 ÷ 4 的行填报 150%、31 ÷ 23 的行填报 135%。
     """
-    capped = [x for x in _classify(wb) if x[1] == "capped"]
+    capped = [x for x in _classify(wb, ctx) if x[1] == "capped"]
     over = memo(wb, "ari.over", lambda: _over_100_rows(wb)) if capped else []
     over_set = set(over)
     for r, kind, d, tn, an in capped:
@@ -316,7 +324,7 @@ def capped_rate(wb, ctx):
 
     示例：指标方向 ≥、目标值 10、实现值 12，完成率填报 100%，应为 120%。
     """
-    capped = [x for x in _classify(wb) if x[1] == "capped"]
+    capped = [x for x in _classify(wb, ctx) if x[1] == "capped"]
     over = memo(wb, "ari.over", lambda: _over_100_rows(wb)) if capped else []
     for r, kind, d, tn, an in capped:
         if not [i for i in over[:2] if i != r.index]:

@@ -38,7 +38,8 @@ def test_clean_example_has_nothing_from_these_families(results):
 @pytest.mark.parametrize("name", ["guangzhou-2023", "huadu-2021", "huangpu-2022"])
 def test_correct_figures_of_seeds_000_002_004_are_not_flagged(results, name):
     # 5529.49 / 5529.51 reported 100%; 654.66 / 657.55 = 99.56%; 1,288.38 = 815.05 + 473.33
-    assert [(f.rule, f.message) for f in mine(results[name])] == []
+    # (VAL040/VAL041 are about sections the transcribed report lacks, not about its figures)
+    assert [(f.rule, f.message) for f in mine(results[name]) if f.rule not in ("VAL040", "VAL041")] == []
 
 
 # ---------------------------------------------------------------- seed 003 天河

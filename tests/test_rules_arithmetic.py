@@ -204,7 +204,7 @@ def test_ari011_consistently_capped(tmp_path):
 
 @pytest.mark.parametrize("direction, target, actual, rate, wrong", [
     ("≥", 6, 7, 1.1667, False), ("≥", 60, 70, 1.10, True), ("≥", 50, 56, 1.02, True),
-    ("≥", 6, 7, 1.10, False),          # 7 and 6 shown without decimals: 6.5 / 6.5 … 7.5 / 5.5 (SPEC 3)
+    ("≥", 6, 7, 1.10, True),           # 7 and 6 个 are counts: exact, 7 / 6 is 116.67% (SPEC 3)
     ("≥", 0.90, 0.96, 1.0667, False),
     ("≤", 3.60, 3.28, 1.0, False), ("≤", 3.60, 3.28, 0.9111, True),
     ("≤", 3.60, 4.10, 0.878, False), ("≤", 3.60, 4.10, 1.0, True), ("≤", 3.60, 4.10, 0.80, True),
@@ -219,6 +219,13 @@ def test_ari009_indicator_rate_by_direction(tmp_path, direction, target, actual,
     res = check(typed_rates(p, {1: rate}))
     got = findings(res, "ARI009") + findings(res, "ARI011")
     assert bool(got) == wrong, [f.message for f in got]
+
+
+def test_ari009_amounts_shown_without_decimals_are_intervals(tmp_path):
+    """7 and 6 平方米 shown without decimals stand for 6.5 … 7.5 and 5.5 … 6.5: 110% may be right."""
+    rows = _ind([{"指标方向": "≥", "年度目标值": 6, "年度实现值": 7, "计量单位": "平方米"}])
+    p = build(tmp_path / "x.xlsx", tables={"indicators": rows})
+    assert not findings(check(typed_rates(p, {1: 1.10})), "ARI009")
 
 
 def test_ari009_message_names_the_numbers(tmp_path):
