@@ -339,7 +339,7 @@ def test_cli_outputs_open_in_libreoffice(tmp_path, libreoffice):
     assert all(p.stat().st_size > 1000 for p in pdfs)
     back = libreoffice(outs, tmp_path / "x", fmt="xlsx")
     assert conclusion(back[0]) == "未通过"
-    assert openpyxl.load_workbook(back[1]).sheetnames == ["汇总", "问题明细"]
+    assert openpyxl.load_workbook(back[1]).sheetnames == ["汇总", "图表", "问题明细"]
 
 
 def _fake_bin(d: Path, uid: int, installed: set[str]) -> Path:

@@ -70,7 +70,7 @@ def test_summary_contents(collection, tmp_path):
     out = tmp_path / "out"
     write_outputs(results, out_dir=out, in_place=False, backup=True, quiet=True, now=NOW)
     wb = openpyxl.load_workbook(out / SUMMARY_NAME)
-    assert wb.sheetnames == ["汇总", "问题明细"]
+    assert wb.sheetnames == ["汇总", "图表", "问题明细"]
     ws = wb["汇总"]
     head = next(r for r in range(1, 6) if ws.cell(r, 1).value == "文件")
     assert tuple(c.value for c in ws[head]) == SUMMARY_HEADERS
@@ -191,6 +191,7 @@ def test_run_folders_are_new_and_dated(tmp_path):
     first = run_folder(tmp_path / "xlcheck-out", NOW)
     second = run_folder(tmp_path / "xlcheck-out", NOW)
     assert first.name == "2024-05-06_0930" and second.name == "2024-05-06_0930-2"
+    (tmp_path / "in").mkdir()
     a = filled_workbook(tmp_path / "in" / "a.xlsx")
     rep = write_outputs([fake(a, [])], out_dir=tmp_path / "xlcheck-out", quiet=True, now=NOW, new_folder=True)
     assert rep.out_dir.name == "2024-05-06_0930-3"
@@ -211,3 +212,100 @@ def test_out_dir_problem(tmp_path):
     (tmp_path / "full" / "old.xlsx").write_bytes(b"x")
     assert "已有文件" in out_dir_problem(tmp_path / "full")
     assert "是一个文件" in out_dir_problem(tmp_path / "full" / "old.xlsx")
+
+
+# ---------------------------------------------------------------- the summary's charts and pages
+
+C_NS = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart"}
+
+
+def many(n: int, tmp_path: Path) -> list[FileResult]:
+    """n results as a bureau sees them: scores from 58 to 100 (several 100s, one 95.91), a few
+    unreadable files, long department names."""
+    out = []
+    for i in range(n):
+        if i % 17 == 5:
+            r = FileResult(str(tmp_path / f"坏{i}.xlsx"), "unreadable",
+                           [Finding("FILE002", "error", "不是 xlsx 文件", None, None)])
+        else:
+            score = [100.0, 95.91, 99.6, 88.25, 100.0, 76.5, 58.0][i % 7]
+            findings = [] if score == 100 else [Finding("PTS009", "error", f"问题 {i}", "自评评分", "I7")]
+            r = FileResult(str(tmp_path / f"f{i:03d}.xlsx"), "fail", findings, department=f"广州市第{i}区工商业联合会",
+                           year=2024, score_total=score, grade="优")
+        r.settle()
+        out.append(r)
+    return out
+
+
+def chart_xml(path: Path) -> list:
+    """The charts of a saved summary, parsed (ElementTree), in file order."""
+    import xml.etree.ElementTree as ET
+    with zipfile.ZipFile(path) as z:
+        names = sorted(n for n in z.namelist() if n.startswith("xl/charts/chart"))
+        return [ET.fromstring(z.read(n)) for n in names]
+
+
+def series_values(chart, path: Path) -> list:
+    """The values a chart's series points at (c:val/c:numRef/c:f), read from the saved cells."""
+    ref = chart.find(".//c:val/c:numRef/c:f", C_NS).text
+    sheet, rng = ref.rsplit("!", 1)
+    ws = openpyxl.load_workbook(path)[sheet.strip("'")]
+    return [row[0].value for row in ws[rng.replace("$", "")]]
+
+
+def test_charts_have_their_own_sheet_and_a_readable_score_axis(tmp_path):
+    from xlcheck.summary import SCORES_PER_FILE_UP_TO, build_summary, write_summary
+    small = many(10, tmp_path)
+    wb = build_summary(small, now=NOW)
+    assert not wb["汇总"]._charts and not wb["问题明细"]._charts   # no chart under repeated header rows
+    assert len(wb["图表"]._charts) == 2
+    write_summary(small, tmp_path / "s10.xlsx", now=NOW)
+    status, scores = chart_xml(tmp_path / "s10.xlsx")
+    lowest = min(r.score_total for r in small if r.score_total is not None)
+    axis_min = float(scores.find(".//c:valAx/c:scaling/c:min", C_NS).get("val"))
+    assert 0 < axis_min < lowest and lowest - axis_min <= 10      # 95.91 and 100 look different
+    # one bar per scored file, highest first
+    vals = series_values(scores, tmp_path / "s10.xlsx")
+    assert vals == sorted((r.score_total for r in small if r.score_total is not None), reverse=True)
+    counts = series_values(status, tmp_path / "s10.xlsx")
+    assert counts == [sum(r.status == s for r in small) for s in ("pass", "fail", "unreadable")]
+    # many files: a histogram whose bars add up to the scored files
+    big = many(SCORES_PER_FILE_UP_TO * 3, tmp_path)
+    write_summary(big, tmp_path / "s120.xlsx", now=NOW)
+    _, hist = chart_xml(tmp_path / "s120.xlsx")
+    bars = series_values(hist, tmp_path / "s120.xlsx")
+    assert len(bars) <= 10
+    assert sum(bars) == sum(r.score_total is not None for r in big)
+
+
+def test_summary_rows_without_problems_are_one_line(tmp_path):
+    from xlcheck.summary import LINE, build_summary
+    res = many(14, tmp_path)
+    ws = build_summary(res, now=NOW)["汇总"]
+    heights = {ws.cell(r, 1).value: ws.row_dimensions[r].height for r in range(4, 4 + len(res))}
+    one_line = [h for name, h in heights.items() if not ws.cell(
+        next(r for r in range(4, 4 + len(res)) if ws.cell(r, 1).value == name), 10).value]
+    assert one_line and set(one_line) == {LINE + 3}
+    assert ws.page_margins.bottom - ws.page_margins.footer >= 0.45   # the footer line has room
+
+
+@pytest.mark.libreoffice
+def test_summary_pages_render_readably(tmp_path, libreoffice):
+    """Rendered by LibreOffice: the charts take exactly one page at 10, 80 and 500 files, and every
+    page carries its whole footer."""
+    import subprocess
+    from xlcheck.summary import write_summary
+    paths = []
+    for n in (10, 80, 500):
+        paths.append(write_summary(many(n, tmp_path), tmp_path / f"s{n}.xlsx", now=NOW))
+    pdfs = libreoffice(paths, tmp_path / "pdf", fmt="pdf")
+    for n, pdf in zip((10, 80, 500), pdfs):
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        pages = text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+        chart_pages = [p for p in pages if "审核汇总图表" in p]
+        assert len(chart_pages) == 1, n
+        assert "审核结论（文件数）" in chart_pages[0] and "自评得分" in chart_pages[0]
+        total = len(pages)
+        for i, p in enumerate(pages, 1):
+            assert f"第 {i} 页，共 {total} 页" in p, (n, i)

@@ -1,4 +1,5 @@
-"""The bureau's summary workbook (汇总.xlsx) of a folder run: one row per file, every finding, a chart."""
+"""The bureau's summary workbook (汇总.xlsx) of a folder run: one row per file (汇总), the charts on
+a sheet of their own that prints on one page (图表), every finding (问题明细)."""
 from __future__ import annotations
 
 import io
@@ -78,8 +79,10 @@ def top_problems(result, n: int = TOP_PROBLEMS) -> str:
 
 
 def _lines(text: str, width: float) -> int:
-    usable = max(width - 1.5, 1)
-    return sum(max(1, math.ceil(text_width(part) * 1.1 / usable)) for part in str(text).split("\n"))
+    """Wrapped lines of `text` in a column `width` wide, by the same measure as _fit_columns (a text
+    whose width + 2 fits the column is one line: a name that set the column's width never wraps)."""
+    usable = max(width - 2, 1)
+    return sum(max(1, math.ceil(text_width(part) / usable)) for part in str(text).split("\n"))
 
 
 def _fit_columns(ws, widths: dict[int, tuple[float, float]], first_row: int) -> dict[int, float]:
@@ -114,9 +117,13 @@ def _page(ws, title_rows: str) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.print_title_rows = title_rows
+    # the footer sits 0.25" from the edge inside a 0.75" margin: room for a whole line
+    ws.page_margins.top, ws.page_margins.bottom = 0.6, 0.75
+    ws.page_margins.header, ws.page_margins.footer = 0.3, 0.25
+    if title_rows:
+        ws.print_title_rows = title_rows
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.oddFooter.center.size = 9
 
 
 def build_summary(results, *, links: dict[str, str] | None = None, labels: dict[str, str] | None = None,
@@ -166,9 +173,9 @@ def build_summary(results, *, links: dict[str, str] | None = None, labels: dict[
     widths = _fit_columns(ws, {1: (14, 40), 2: (12, 28), 3: (7, 7), 4: (10, 10), 5: (10, 10), 6: (10, 10),
                                7: (6, 6), 8: (6, 6), 9: (6, 6), 10: (40, 70)}, head + 1)
     for i in range(head + 1, last + 1):
+        # explicit for every row, one line included: LibreOffice would otherwise size wrapped rows itself
         lines = max(_lines(ws.cell(i, col).value or "", widths[col]) for col in (1, 2, 10))
-        if lines > 1:
-            ws.row_dimensions[i].height = lines * LINE + 3
+        ws.row_dimensions[i].height = lines * LINE + 3
     ws.row_dimensions[1].height = 24
     ws.freeze_panes = f"A{head + 1}"
     ws.auto_filter.ref = f"A{head}:J{last}"
@@ -187,43 +194,122 @@ def build_summary(results, *, links: dict[str, str] | None = None, labels: dict[
     ws.conditional_formatting.add(f"H{head + 1}:H{last}", FormulaRule(
         formula=[f"H{head + 1}>0"], font=Font(color="C65911", bold=True)))
     _page(ws, f"{head}:{head}")
-    if any(r.score_total is not None for r in results):
-        _chart(ws, head, last, n)
-
+    _charts(wb.create_sheet("图表"), results, labels, now)
     _details(wb.create_sheet("问题明细"), results, links, labels)
     return wb
 
 
-def _chart(ws, head: int, last: int, n: int) -> None:
-    """Horizontal bars of 自评得分 by 部门, below the table (rows in table order, top to bottom)."""
+SCORES_PER_FILE_UP_TO = 40     # above this a bar per file is unreadable: a histogram instead
+GRADE_BANDS = (("差", 0, 60), ("中", 60, 80), ("良", 80, 90), ("优", 90, 100))
+
+
+def score_axis_min(scores) -> float:
+    """Lower end of a score axis: 5 below the lowest score, in steps of 5 (0 at most), so that 95.91
+    and 100 do not look the same as they do on a 0–100 axis."""
+    lo = min(scores)
+    return max(0.0, math.floor((lo - 5) / 5) * 5) if lo < 100 else 90.0
+
+
+def score_bands(scores) -> list[tuple[str, int]]:
+    """Files per score band: 5-point bands from the lowest occupied one to 100, full marks on their
+    own, all scores under 60 in one band (差)."""
+    full = sum(1 for x in scores if x >= 100)
+    lo = min(max(60, math.floor(min(scores) / 5) * 5), 95) if scores else 95
+    bands = []
+    if any(x < 60 for x in scores):
+        bands.append(("低于 60", sum(1 for x in scores if x < 60)))
+    for a in range(lo, 100, 5):
+        bands.append((f"{a}–{a + 5}", sum(1 for x in scores if a <= x < a + 5)))
+    bands.append(("100（满分）", full))
+    return bands
+
+
+def _bar_chart(title: str, *, horizontal: bool, fmt: str):
     chart = BarChart()
-    chart.type = "bar"
+    chart.type = "bar" if horizontal else "col"
     chart.style = 10
-    chart.title = "自评得分（按部门）"
+    chart.title = title
     chart.legend = None
-    data = Reference(ws, min_col=5, min_row=head, max_row=last)
-    cats = Reference(ws, min_col=2, min_row=head + 1, max_row=last)
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(cats)
-    chart.x_axis.scaling.orientation = "maxMin"      # first file on top
-    chart.y_axis.scaling.min = 0
-    chart.y_axis.scaling.max = 100
-    chart.y_axis.majorUnit = 20
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    chart.y_axis.numFmt = "0"
-    chart.gapWidth = 60
+    chart.gapWidth = 50
     chart.dataLabels = DataLabelList()
     chart.dataLabels.showVal = True
-    chart.dataLabels.showSerName = False
-    chart.dataLabels.showCatName = False
-    chart.dataLabels.showLegendKey = False
-    chart.dataLabels.showPercent = False
-    chart.series[0].graphicalProperties.solidFill = "5B9BD5"
-    chart.series[0].graphicalProperties.line.solidFill = "5B9BD5"
-    chart.width = 24
-    chart.height = max(7.0, min(0.7 * n + 3, 60))
-    ws.add_chart(chart, f"A{last + 3}")
+    for flag in ("showSerName", "showCatName", "showLegendKey", "showPercent"):
+        setattr(chart.dataLabels, flag, False)
+    chart.dataLabels.numFmt = fmt
+    return chart
+
+
+def _color(chart, rgb: str) -> None:
+    chart.series[0].graphicalProperties.solidFill = rgb
+    chart.series[0].graphicalProperties.line.solidFill = rgb
+
+
+def _charts(ws, results, labels, now) -> None:
+    """Counts by conclusion, and the scores: one bar per file (sorted, axis from a little below the
+    lowest score) up to SCORES_PER_FILE_UP_TO files, else files per score band. Each chart reads a
+    small table on this sheet; the sheet prints on one page."""
+    ws["A1"] = "审核汇总图表"
+    ws["A1"].font = F_TITLE
+    ws["A2"] = f"审核时间 {now:%Y-%m-%d %H:%M}　共 {len(results)} 个文件"
+    ws["A2"].font = F_NOTE
+    _page(ws, None)
+    ws.page_setup.fitToHeight = 1          # the whole sheet, charts included, on one page
+    looks = _Looks()
+
+    def table(row: int, col: int, headers, rows, fmt: str) -> int:
+        for j, h in enumerate(headers):
+            c = ws.cell(row, col + j, h)
+            c.font, c.fill, c.border, c.alignment = F_HEAD, HEADER_FILL, BORDER, TOP_CENTER
+        for i, values in enumerate(rows, row + 1):
+            for j, v in enumerate(values):
+                looks.apply(ws.cell(i, col + j, v), ("chart", j, fmt), font=F_BODY, border=BORDER,
+                            alignment=TOP if j == 0 else TOP_CENTER, number_format=fmt if j else "General")
+        return row + len(rows)
+
+    counts = [(STATUS_LABELS[k], sum(r.status == k for r in results)) for k in ("pass", "fail", "unreadable")]
+    last = table(4, 1, ("审核结论", "文件数"), counts, "0")
+    chart = _bar_chart("审核结论（文件数）", horizontal=False, fmt="0")
+    chart.add_data(Reference(ws, min_col=2, min_row=4, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=last))
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.numFmt = "0"
+    chart.y_axis.majorGridlines = None
+    _color(chart, "5B9BD5")
+    chart.width, chart.height = 12, 7
+    ws.add_chart(chart, "D4")
+
+    scored = [(r, float(r.score_total)) for r in results if isinstance(r.score_total, (int, float))]
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 10
+    if not scored:
+        return
+    top = max(last + 2, 20)
+    if len(scored) <= SCORES_PER_FILE_UP_TO:
+        scored.sort(key=lambda rs: -rs[1])
+        rows = [(r.department or display_path(labels.get(r.path, Path(r.path).name)), s) for r, s in scored]
+        last = table(top, 1, ("部门", "自评得分"), rows, "0.00")
+        chart = _bar_chart("自评得分（从高到低）", horizontal=True, fmt="0.00")
+        chart.x_axis.scaling.orientation = "maxMin"      # highest on top, like the table
+        chart.y_axis.scaling.min = score_axis_min([s for _, s in scored])
+        chart.y_axis.scaling.max = 100
+        chart.y_axis.majorUnit = 5 if chart.y_axis.scaling.min >= 60 else 10
+        chart.y_axis.numFmt = "0"
+        chart.width, chart.height = 18, max(6.0, 0.55 * len(rows) + 2.5)
+        if len(rows) > 15:
+            ws.page_setup.orientation = "portrait"     # a tall chart fills a portrait page better
+    else:
+        bands = score_bands([s for _, s in scored])
+        last = table(top, 1, ("自评得分（含下限，不含上限）", "文件数"), bands, "0")
+        chart = _bar_chart(f"自评得分分布（{len(scored)} 个文件）", horizontal=False, fmt="0")
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.numFmt = "0"
+        chart.width, chart.height = 18, 9
+    chart.add_data(Reference(ws, min_col=2, min_row=top, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=last))
+    _color(chart, "70AD47")
+    ws.add_chart(chart, f"D{top}")
 
 
 def _details(ws, results, links, labels) -> None:
