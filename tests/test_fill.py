@@ -11,7 +11,7 @@ from openpyxl.utils import range_boundaries
 from xlcheck import calc
 from xlcheck.fill import cached_values, fill, fill_openpyxl, find_table, inject_cached_values
 from xlcheck.framework import load_framework
-from xlcheck.template import finalize_package
+from xlcheck.template import finalize_package, live_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.xlsx"
@@ -276,8 +276,10 @@ def test_libreoffice_recalculation_equals_calc(seed, tmp_path, libreoffice):
                     if src is not tampered:
                         assert same(ours[ws.title][c.coordinate].value, want[key]), (src.name, key)
                     checked += 1
-    # blank 7 + 40; seed, tampered 7 + 39 (定性 rate typed); edge 7 + 45 (extended); over 5 + 40
-    assert checked == 47 + 2 * 46 + 52 + 45
+    # blank 7 + 40; seed, tampered 7 + 39 (定性 rate typed); edge 7 + 45 (extended); over 5 + 40;
+    # and in each, the 自查 panel: selfcheck_count, selfcheck_status, 3 cells per live check
+    panel = 2 + 3 * len(live_checks(openpyxl.load_workbook(TEMPLATE)))
+    assert checked == 47 + 2 * 46 + 52 + 45 + 5 * panel
 
     lo_seed = names(openpyxl.load_workbook(converted[1], data_only=True))
     assert lo_seed["budget_completion_rate"].value == pytest.approx(0.960266009616535, rel=1e-13)

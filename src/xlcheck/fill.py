@@ -247,6 +247,13 @@ def cached_values(wb) -> dict[tuple[str, str], object]:
         env[name] = value
         unknown.discard(name)
         out[(sheet, coord)] = value
+    out.update(_rate_values(wb))
+    out.update(_panel_values(wb, out))
+    return out
+
+
+def _rate_values(wb) -> dict:
+    out = {}
     try:
         ws, t = find_table(wb, "indicators")
     except KeyError:
@@ -267,6 +274,50 @@ def cached_values(wb) -> dict[tuple[str, str], object]:
             if any(_is_formula(c) for c in inputs):
                 continue
             out[(ws.title, cell.coordinate)] = calc.indicator_rate(*(c.value for c in inputs))
+    return out
+
+
+def _panel_values(wb, computed: dict) -> dict:
+    """Cached values of the 自查 panel: each live check evaluated in Python exactly as its
+    formula computes it (cells whose formula is not the template's get none)."""
+    from xlcheck import template as tpl
+    if tpl.SHEET_SELFCHECK not in wb.sheetnames:
+        return {}
+    ws = wb[tpl.SHEET_SELFCHECK]
+    try:
+        checks = {c.key: c for c in tpl.live_checks(wb)}
+    except (KeyError, AssertionError):   # not the template's layout: no cached values
+        return {}
+
+    def get(sheet, coord):
+        if (sheet, coord) in computed:
+            return computed[(sheet, coord)]
+        cell = wb[sheet][coord]
+        return None if _is_formula(cell) else cell.value
+
+    out, total, intact = {}, 0, True
+    for r in range(tpl.PANEL_HEAD + 1, ws.max_row + 1):
+        chk = checks.get(ws[f"{tpl.PANEL_KEY_COL}{r}"].value)
+        if chk is None:
+            continue
+        res = chk.py(get)
+        cells = {f"E{r}": ("=" + chk.count, res.count),
+                 f"{tpl.PANEL_CELL_COL}{r}": ("=" + chk.first, res.first[1] if res.first else ""),
+                 f"F{r}": (tpl.link_formula(chk, r), f"{chk.sheet} {res.first[1]}" if res.first else "")}
+        for coord, (formula, value) in cells.items():
+            if ws[coord].value == formula:
+                out[(ws.title, coord)] = value
+            elif coord.startswith("E"):
+                intact = False
+        total += res.count
+    if not intact:
+        return out
+    for name, value in (("selfcheck_count", total), ("selfcheck_status", tpl.status_text(total))):
+        try:
+            sheet, coord = name_cell(wb, name)
+        except KeyError:
+            continue
+        out[(sheet, coord)] = value
     return out
 
 

@@ -17,22 +17,36 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.formatting.rule import FormulaRule
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from xlcheck import TEMPLATE_VERSION, calc
+from xlcheck import TEMPLATE_VERSION, calc, selfcheck
 from xlcheck.atomic import write_atomic
 from xlcheck.framework import Framework, load_framework
+from xlcheck.rules import default_checks_dir, load_toml
 
-# ---------------------------------------------------------------- sheet names
+# ---------------------------------------------------------------- the interface (checks/interface.toml)
 
-SHEET_GUIDE = "填报说明"
-SHEET_INFO = "基本信息"
-SHEET_TASKS = "年度任务"
-SHEET_INDICATORS = "绩效指标"
-SHEET_SCORES = "自评评分"
-SHEET_PROBLEMS = "问题与措施"
-SHEET_TEXTS = "文字说明"
-SHEET_REVIEW = "审核结果"
+# Sheet names, defined names and their labels, table headers and dropdown values come from the
+# interface file the rules read too; this module adds only layout (widths, hints, styles).
+IFACE = load_toml(default_checks_dir() / "interface.toml")
+
+
+def _sheet_of(piece: str) -> str:
+    return next(s for s, pieces in IFACE["sheets"].items() if piece in pieces)
+
+
+SHEET_GUIDE = _sheet_of("template_version")
+SHEET_INFO = _sheet_of("dept_name")
+SHEET_TASKS = _sheet_of("tasks")
+SHEET_INDICATORS = _sheet_of("indicators")
+SHEET_SCORES = _sheet_of("scores")
+SHEET_PROBLEMS = _sheet_of("problems")
+SHEET_TEXTS = _sheet_of("text_duties")
+SHEET_SELFCHECK = IFACE["selfcheck"]["sheet"]
+SHEET_REVIEW = "审核结果"   # written by review.py; the template holds it empty
+LABELS = IFACE["labels"]
+REQUIRED = tuple(IFACE["required"])
 
 # ---------------------------------------------------------------- styles
 
@@ -69,63 +83,87 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # ---------------------------------------------------------------- 基本信息 (single cells)
 
 
+PRESET_HINT = "已由财政部门预填并锁定。如与本部门不符，请联系财政部门重新下发，不要修改。"
+REQUIRED_MARK = "（必填）"
+
+# kind and hint of each single cell; order, labels and which are required come from the interface
+FIELD_LAYOUT = {
+    "dept_name": ("text", "部门全称，如“广州市黄埔区工商业联合会”。"),
+    "eval_year": ("year", "四位年份，如 2023（是被评价的预算年度，不是填报年度）。"),
+    "unit_count": ("count1", "部门所属单位个数（含本级），整数，至少为 1。"),
+    "org_structure": ("text", "内设机构名称，多个用顿号分隔。"),
+    "preparer": ("text", ""),
+    "preparer_phone": ("phone", "含区号，如 020-12345678。"),
+    "fill_date": ("date", "日期，如 2024-03-15。"),
+    "budget_initial": ("amount", "万元，保留两位小数，不小于 0。"),
+    "budget_adjustment": ("amount_any", "万元，保留两位小数；调减填负数，无调整填 0。"),
+    "budget_adjusted": ("f_amount", "自动计算：年初预算数 + 年度预算调整数。"),
+    "spend_actual": ("amount", "万元，保留两位小数。"),
+    "spend_general": ("amount", "按资金来源：以下四项之和应等于实际支出数。"),
+    "spend_gov_fund": ("amount", "万元；无则填 0。"),
+    "spend_soe_capital": ("amount", "万元；无则填 0。"),
+    "spend_other": ("amount", "万元；无则填 0。"),
+    "spend_basic": ("amount", "按支出性质：基本支出 + 项目支出应等于实际支出数。"),
+    "spend_project": ("amount", "万元。"),
+    "budget_completion_rate": ("f_rate", "自动计算：实际支出数 ÷ 调整后预算数。"),
+    "budget_adjust_rate": ("f_rate", "自动计算：年度预算调整数 ÷ 年初预算数。"),
+    "spend_prev_year": ("amount", "万元；可不填（不填则不计算增减率）。"),
+    "spend_yoy_rate": ("f_rate", "自动计算：(实际支出数 − 上年实际支出数) ÷ 上年实际支出数。"),
+    "project_l1_count": ("count", "整数。"),
+    "project_l2_count": ("count", "整数。"),
+    "project_eval_funds": ("amount", "万元。"),
+    "project_eval_share": ("f_rate", "自动计算：纳入自评的项目资金 ÷ 项目支出。"),
+    "budget_note": ("note", "预算完成率低于 90% 或实际支出超过调整后预算时必填：说明原因。"),
+    "text_duties": ("long", "简述部门主要职能。"),
+    "text_work": ("long", "概述年度总体工作和重点工作任务。"),
+    "text_goal": ("long", "年度整体绩效目标。"),
+    "text_finance": ("long", "收支情况；所写金额、比率应与“基本信息”一致。"),
+    "text_management": ("long", "绩效管理制度建设、运行监控、评价等情况。"),
+    "text_conclusion": ("long", "须写明自评总分和评价等级，与“自评评分”一致。"),
+    "text_effectiveness": ("long", "产出、效益指标完成情况及预算资金支出率分析。"),
+    "text_efficiency": ("long", "预算编制、执行、信息公开、绩效、采购、资产、运行成本管理分析。"),
+}
+SECTION_BEFORE = {"budget_initial": "资金情况（金额单位：万元）"}
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
     label: str
-    kind: str     # text | year | count1 | count | amount | amount_any | date | note | f_amount | f_rate
+    kind: str     # text | year | count1 | count | amount | amount_any | date | note | f_amount | f_rate | long
     hint: str = ""
 
+    @property
+    def required(self) -> bool:
+        return self.name in REQUIRED
 
-PRESET_HINT = "已由财政部门预填并锁定。如与本部门不符，请联系财政部门重新下发，不要修改。"
 
-INFO_FIELDS: list[Field | str] = [
-    Field("dept_name", "部门名称", "text", "必填。部门全称，如“广州市黄埔区工商业联合会”。"),
-    Field("eval_year", "被评价年度", "year", "必填。四位年份，如 2023（是被评价的预算年度，不是填报年度）。"),
-    Field("unit_count", "单位数", "count1", "部门所属单位个数（含本级），整数，至少为 1。"),
-    Field("org_structure", "内设机构", "text", "内设机构名称，多个用顿号分隔。"),
-    Field("preparer", "填报人", "text", "必填。"),
-    Field("preparer_phone", "联系电话", "phone", "必填。含区号，如 020-12345678。"),
-    Field("fill_date", "填报日期", "date", "必填。日期，如 2024-03-15。"),
-    "资金情况（金额单位：万元）",
-    Field("budget_initial", "年初预算数", "amount", "万元，保留两位小数，不小于 0。"),
-    Field("budget_adjustment", "年度预算调整数", "amount_any", "万元，保留两位小数；调减填负数，无调整填 0。"),
-    Field("budget_adjusted", "调整后预算数", "f_amount", "自动计算：年初预算数 + 年度预算调整数。"),
-    Field("spend_actual", "实际支出数", "amount", "万元，保留两位小数。"),
-    Field("spend_general", "其中：一般公共预算", "amount", "按资金来源：以下四项之和应等于实际支出数。"),
-    Field("spend_gov_fund", "其中：政府性基金预算", "amount", "万元；无则填 0。"),
-    Field("spend_soe_capital", "其中：国有资本经营预算", "amount", "万元；无则填 0。"),
-    Field("spend_other", "其中：其他资金", "amount", "万元；无则填 0。"),
-    Field("spend_basic", "其中：基本支出", "amount", "按支出性质：基本支出 + 项目支出应等于实际支出数。"),
-    Field("spend_project", "其中：项目支出", "amount", "万元。"),
-    Field("budget_completion_rate", "预算完成率", "f_rate", "自动计算：实际支出数 ÷ 调整后预算数。"),
-    Field("budget_adjust_rate", "预算调整率", "f_rate", "自动计算：年度预算调整数 ÷ 年初预算数。"),
-    Field("spend_prev_year", "上年实际支出数", "amount", "万元；可不填（不填则不计算增减率）。"),
-    Field("spend_yoy_rate", "比上年增减率", "f_rate", "自动计算：(实际支出数 − 上年实际支出数) ÷ 上年实际支出数。"),
-    Field("project_l1_count", "纳入自评的一级项目数", "count", "整数。"),
-    Field("project_l2_count", "纳入自评的二级项目数", "count", "整数。"),
-    Field("project_eval_funds", "纳入自评的项目资金", "amount", "万元。"),
-    Field("project_eval_share", "占项目支出比例", "f_rate", "自动计算：纳入自评的项目资金 ÷ 项目支出。"),
-    Field("budget_note", "预算执行情况说明", "note", "预算完成率低于 90% 时必填：说明未完成的原因。"),
-]
+def _field(name: str) -> Field:
+    kind, hint = FIELD_LAYOUT[name]
+    if name in REQUIRED:
+        hint = "必填。" + hint
+    return Field(name, LABELS[name], kind, hint)
 
-TEXT_FIELDS = [
-    Field("text_duties", "部门职能", "long", "简述部门主要职能。"),
-    Field("text_work", "年度总体工作和重点工作任务", "long", "概述年度总体工作和重点工作任务。"),
-    Field("text_goal", "部门整体支出绩效目标", "long", "年度整体绩效目标。"),
-    Field("text_finance", "部门整体收支情况", "long", "收支情况；所写金额、比率应与“基本信息”一致。"),
-    Field("text_management", "部门整体绩效管理情况", "long", "绩效管理制度建设、运行监控、评价等情况。"),
-    Field("text_conclusion", "自评结论", "long", "须写明自评总分和评价等级，与“自评评分”一致。"),
-    Field("text_effectiveness", "履职效能分析", "long", "产出、效益指标完成情况及预算资金支出率分析。"),
-    Field("text_efficiency", "管理效率分析", "long", "预算编制、执行、信息公开、绩效、采购、资产、运行成本管理分析。"),
-]
+
+def _info_fields() -> list[Field | str]:
+    out: list[Field | str] = []
+    for name in IFACE["sheets"][SHEET_INFO]:
+        if name in SECTION_BEFORE:
+            out.append(SECTION_BEFORE[name])
+        out.append(_field(name))
+    return out
+
+
+INFO_FIELDS = _info_fields()
+TEXT_FIELDS = [_field(n) for n in IFACE["sheets"][SHEET_TEXTS]]
 
 # ---------------------------------------------------------------- tables
 
-L1_VALUES = ("产出指标", "效益指标", "满意度指标")
-L2_VALUES = ("数量指标", "质量指标", "时效指标", "成本指标",
-             "经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标", "服务对象满意度指标")
-STATUS_VALUES = ("完成", "部分完成", "未完成")
+_LEVELS = IFACE["choices"]["levels"]
+L1_VALUES = tuple(_LEVELS)
+L2_VALUES = tuple(v for vs in _LEVELS.values() for v in vs)
+STATUS_VALUES = tuple(IFACE["choices"]["task_status"])
+DIRECTIONS = tuple(IFACE["choices"]["directions"])
 
 
 @dataclass(frozen=True)
@@ -150,59 +188,67 @@ class TableSpec:
 
 TABLE_HEADER_ROW = 3
 
-TASKS = TableSpec("tasks", SHEET_TASKS, "年度主要任务完成情况",
-                  "金额单位：万元。预留 20 行，不够时请按“填报说明”增加行；未完成或部分完成的任务须填写未完成原因。", [
-                      Column("序号", 6, "int"),
-                      Column("任务名称", 22, "long"),
-                      Column("预期目标", 30, "long"),
-                      Column("目标完成情况", 30, "long"),
-                      Column("关键指标", 20, "long"),
-                      Column("指标完成情况", 20, "long"),
-                      Column("涉及资金（万元）", 14, "amount", prompt="万元，保留两位小数。"),
-                      Column("完成状态", 11, "text", STATUS_VALUES, "请选择：完成 / 部分完成 / 未完成。"),
-                      Column("未完成原因", 30, "long", prompt="完成状态不是“完成”时必填。"),
-                  ], 20)
 
-INDICATORS = TableSpec("indicators", SHEET_INDICATORS, "部门整体绩效指标完成情况",
-                       "完成率自动计算（≥：实现值÷目标值；≤：实现值≤目标值为100%，否则目标值÷实现值；"
-                       "=：相等为100%，否则实现值÷目标值）；定性指标直接输入完成率。预留 40 行。", [
-                           Column("一级指标", 12, "text", L1_VALUES, "请选择：产出指标 / 效益指标 / 满意度指标。"),
-                           Column("二级指标", 16, "text", L2_VALUES,
-                                  "产出：数量、质量、时效、成本指标；效益：经济、社会、生态效益、可持续影响指标；"
-                                  "满意度：服务对象满意度指标。"),
-                           Column("三级指标", 28, "long"),
-                           Column("指标方向", 9, "text", ("≥", "≤", "=", "定性"),
-                                  "≥：越大越好；≤：越小越好；=：等于目标；定性：无法量化，完成率手工填写。"),
-                           Column("年度目标值", 12, "value", prompt="只填数字（百分比可输入 95%），单位填在“计量单位”列。"),
-                           Column("计量单位", 10, "text"),
-                           Column("年度实现值", 12, "value", prompt="只填数字，不要带单位或“余”“超过”等文字。"),
-                           Column("完成率", 11, "rate_formula",
-                                  prompt="默认按公式自动计算。定性指标请直接输入完成率（达成填 100%），覆盖公式即可。"),
-                           Column("偏差原因", 30, "long", prompt="完成率低于 100% 或明显高于目标（超过 120%）时必填。"),
-                           Column("改进措施", 30, "long", prompt="完成率低于 100% 时必填。"),
-                       ], 40)
+def _spec(name, title, hint, layout: dict, rows, landscape=True) -> TableSpec:
+    """A table from its headers in the interface and the layout of each header here."""
+    cols = []
+    for h in IFACE["tables"][name]["headers"]:
+        width, kind, choices, prompt = layout[h]
+        cols.append(Column(h, width, kind, choices, prompt))
+    return TableSpec(name, _sheet_of(name), title, hint, cols, rows, landscape)
 
-SCORES = TableSpec("scores", SHEET_SCORES, "部门整体支出绩效自评评分",
-                   "只填写黄色单元格：自评得分、扣分原因、改进措施。得分低于分值时须填写扣分原因和改进措施。", [
-                       Column("一级指标", 10, "fixed"),
-                       Column("一级分值", 7, "fixed_num"),
-                       Column("二级指标", 10, "fixed"),
-                       Column("二级分值", 7, "fixed_num"),
-                       Column("三级指标", 24, "fixed"),
-                       Column("分值", 7, "fixed_num"),
-                       Column("指标解释", 40, "fixed"),
-                       Column("评分标准", 34, "fixed"),
-                       Column("自评得分", 10, "score", prompt="填 0 至该行分值之间的数字。"),
-                       Column("扣分原因", 32, "long", prompt="自评得分低于分值时必填，写明具体原因。"),
-                       Column("改进措施", 32, "long", prompt="自评得分低于分值时必填。"),
-                   ], 0)
 
-PROBLEMS = TableSpec("problems", SHEET_PROBLEMS, "存在的主要问题及改进措施",
-                     "有扣分时至少填写一条。预留 10 行。", [
-                         Column("序号", 6, "int"),
-                         Column("存在的主要问题", 50, "long"),
-                         Column("改进措施", 50, "long"),
-                     ], 10, landscape=False)
+TASKS = _spec("tasks", "年度主要任务完成情况",
+              "金额单位：万元。预留 20 行，不够时请按“填报说明”增加行；未完成或部分完成的任务须填写未完成原因。", {
+                  "序号": (6, "int", (), ""),
+                  "任务名称": (22, "long", (), ""),
+                  "预期目标": (30, "long", (), ""),
+                  "目标完成情况": (30, "long", (), ""),
+                  "关键指标": (20, "long", (), ""),
+                  "指标完成情况": (20, "long", (), ""),
+                  "涉及资金（万元）": (14, "amount", (), "万元，保留两位小数。"),
+                  "完成状态": (11, "text", STATUS_VALUES, "请选择：" + " / ".join(STATUS_VALUES) + "。"),
+                  "未完成原因": (30, "long", (), "完成状态不是“完成”时必填。"),
+              }, 20)
+
+INDICATORS = _spec("indicators", "部门整体绩效指标完成情况",
+                   "完成率自动计算（≥：实现值÷目标值；≤：实现值≤目标值为100%，否则目标值÷实现值；"
+                   "=：相等为100%，否则实现值÷目标值）；定性指标直接输入完成率。预留 40 行。", {
+                       "一级指标": (12, "text", L1_VALUES, "请选择：" + " / ".join(L1_VALUES) + "。"),
+                       "二级指标": (16, "text", L2_VALUES, "；".join(
+                           f"{k[:-2]}：{'、'.join(v)}" for k, v in _LEVELS.items()) + "。"),
+                       "三级指标": (28, "long", (), ""),
+                       "指标方向": (9, "text", DIRECTIONS,
+                                "≥：越大越好；≤：越小越好；=：等于目标；定性：无法量化，完成率手工填写。"),
+                       "年度目标值": (12, "value", (), "只填数字（百分比可输入 95%），单位填在“计量单位”列。"),
+                       "计量单位": (10, "text", (), ""),
+                       "年度实现值": (12, "value", (), "只填数字，不要带单位或“余”“超过”等文字。"),
+                       "完成率": (11, "rate_formula", (),
+                               "默认按公式自动计算。定性指标请直接输入完成率（达成填 100%），覆盖公式即可。"),
+                       "偏差原因": (30, "long", (), "完成率低于 100% 或明显高于目标（超过 120%）时必填。"),
+                       "改进措施": (30, "long", (), "完成率低于 100% 时必填。"),
+                   }, 40)
+
+SCORES = _spec("scores", "部门整体支出绩效自评评分",
+               "只填写黄色单元格：自评得分、扣分原因、改进措施。得分低于分值时须填写扣分原因和改进措施。", {
+                   "一级指标": (10, "fixed", (), ""),
+                   "一级分值": (7, "fixed_num", (), ""),
+                   "二级指标": (10, "fixed", (), ""),
+                   "二级分值": (7, "fixed_num", (), ""),
+                   "三级指标": (24, "fixed", (), ""),
+                   "分值": (7, "fixed_num", (), ""),
+                   "指标解释": (40, "fixed", (), ""),
+                   "评分标准": (34, "fixed", (), ""),
+                   "自评得分": (10, "score", (), "填 0 至该行分值之间的数字。"),
+                   "扣分原因": (32, "long", (), "自评得分低于分值时必填，写明具体原因。"),
+                   "改进措施": (32, "long", (), "自评得分低于分值时必填。"),
+               }, 0)
+
+PROBLEMS = _spec("problems", "存在的主要问题及改进措施", "有扣分时至少填写一条。预留 10 行。", {
+    "序号": (6, "int", (), ""),
+    "存在的主要问题": (50, "long", (), ""),
+    "改进措施": (50, "long", (), ""),
+}, 10, landscape=False)
 
 TABLE_SPECS = (TASKS, INDICATORS, SCORES, PROBLEMS)
 
@@ -574,6 +620,111 @@ def _sheet_texts(wb, ws):
     _protect(ws)
 
 
+# ---------------------------------------------------------------- 自查 panel (live checks)
+
+PANEL_HEAD = 6                     # header row of the panel's list
+PANEL_COLS = ("序号", "检查内容", "对应校验规则", "级别", "需修改处数", "首个位置（点击跳转）")
+PANEL_KEY_COL = "H"                # hidden: the check's key, so a reader can tell the lines apart
+PANEL_CELL_COL = "G"               # hidden: coordinate of the first failing cell
+STATUS_OK = "自查通过，可点击 校验 或报送"
+SEVERITY_LABEL = {"error": "错误", "warning": "警告"}
+
+
+def live_checks(wb) -> list:
+    """The live checks of an openpyxl workbook made from the template (its own layout)."""
+    layout, groups, l1_groups = selfcheck.layout_of(wb)
+    fw_total = 100
+    return selfcheck.build_checks(
+        layout, required=list(REQUIRED), texts=list(IFACE["sheets"][SHEET_TEXTS]),
+        thresholds=load_toml(default_checks_dir() / "thresholds.toml"),
+        score_groups=groups, l1_groups=l1_groups, total_points=fw_total)
+
+
+def status_formula() -> str:
+    return f'=IF(selfcheck_count=0,"{STATUS_OK}","自查："&selfcheck_count&" 处需要修改")'
+
+
+def status_text(count: int) -> str:
+    return STATUS_OK if count == 0 else f"自查：{count} 处需要修改"
+
+
+def link_formula(check, row: int) -> str:
+    g = f"{PANEL_CELL_COL}{row}"
+    sheet = check.sheet
+    return f'=IF({g}="","",HYPERLINK("#{quote_sheetname(sheet)}!"&{g},"{sheet} "&{g}))'
+
+
+def _dxf(severity):
+    fill, font = ((selfcheck.RED_FILL, selfcheck.RED_FONT) if severity == "error"
+                  else (selfcheck.AMBER_FILL, selfcheck.AMBER_FONT))
+    return dict(fill=PatternFill(bgColor=fill, fgColor=fill, fill_type="solid"), font=Font(color=font))
+
+
+def _sheet_selfcheck(wb, ws):
+    """The panel: one line per live check, counts, a link to the first failing cell; and the
+    conditional formats that mark the failing cells on their sheets."""
+    checks = live_checks(wb)
+    _title(ws, "自查 · 填写时自动检查",
+           "本页随填写自动更新，不需要安装任何插件（Excel、WPS 表格、LibreOffice 均可）。")
+    widths = {"A": 6, "B": 46, "C": 13, "D": 7, "E": 11, "F": 24}
+    for col, w in widths.items():
+        ws.column_dimensions[col].width = w
+    ws.column_dimensions[PANEL_CELL_COL].hidden = True
+    ws.column_dimensions[PANEL_KEY_COL].hidden = True
+    first, last = PANEL_HEAD + 1, PANEL_HEAD + len(checks)
+    ws["A3"] = "结论"
+    _style(ws["A3"], font=FONT_BOLD, align=CENTER)
+    ws["B3"] = status_formula()
+    _style(ws["B3"], fill=FILL_COMPUTED, font=Font(name=FONT_NAME, size=14, bold=True),
+           align=Alignment(horizontal="left", vertical="center"))
+    _define(wb, "selfcheck_status", ws, "B3")
+    ws["D3"] = "合计"
+    _style(ws["D3"], font=FONT_BOLD, align=CENTER)
+    ws["E3"] = f"=SUM(E{first}:E{last})"
+    _style(ws["E3"], fill=FILL_COMPUTED, fmt=FMT_INT, font=FONT_BOLD, align=CENTER)
+    _define(wb, "selfcheck_count", ws, "E3")
+    ws.row_dimensions[3].height = 30
+    ws["A4"] = ("自查只覆盖下表中公式能判断的问题。数字是否以文本填写、说明是否为“无”“同上”等占位文字、"
+                "文字与表格是否一致等，由财政部门的“校验”（xlcheck）判断：报送前请以校验结果为准。")
+    ws["A4"].font = FONT_HINT
+    ws["A4"].alignment = Alignment(wrap_text=True, vertical="center")
+    ws.row_dimensions[4].height = 34
+    for i, text in enumerate(PANEL_COLS, 1):
+        _style(ws.cell(PANEL_HEAD, i, text), fill=FILL_HEADER, font=FONT_BOLD, align=CENTER)
+    ws.row_dimensions[PANEL_HEAD].height = 30
+    left = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    for n, chk in enumerate(checks, 1):
+        r = PANEL_HEAD + n
+        values = (n, chk.label, chk.rule, SEVERITY_LABEL[chk.severity], "=" + chk.count, link_formula(chk, r))
+        for i, v in enumerate(values, 1):
+            c = ws.cell(r, i, v)
+            _style(c, fill=FILL_COMPUTED if i >= 5 else None, fmt=FMT_INT if i == 5 else None,
+                   align=left if i in (2, 6) else CENTER)
+        ws[f"{PANEL_CELL_COL}{r}"] = "=" + chk.first
+        ws[f"{PANEL_KEY_COL}{r}"] = chk.key
+        ws.row_dimensions[r].height = 20
+        ws.conditional_formatting.add(f"E{r}", FormulaRule(formula=[f"E{r}>0"], **_dxf(chk.severity)))
+        target = wb[chk.sheet]
+        for sqref, formula in chk.cf:
+            target.conditional_formatting.add(sqref, FormulaRule(formula=[formula], **_dxf(chk.severity)))
+    ws.conditional_formatting.add("B3", FormulaRule(formula=["selfcheck_count>0"], **_dxf("error")))
+    ok = "C6EFCE"   # Excel's "green fill, dark green text"
+    ws.conditional_formatting.add("B3", FormulaRule(
+        formula=["selfcheck_count=0"], fill=PatternFill(bgColor=ok, fgColor=ok, fill_type="solid"),
+        font=Font(color="006100")))
+    r = last + 2
+    for text in ("红色：错误，必须修改；黄色：警告，请修改，或在校验后的“审核结果”中说明理由。"
+                 "出错的单元格在各工作表中以同样颜色标出，改正后颜色自动消失。",
+                 "首次填报请先阅读“填报说明”。填写完成、本页显示“自查通过”后，请点击“校验”（或报送由财政部门校验）。"):
+        c = ws.cell(r, 1, text)
+        c.font = FONT_HINT
+        c.alignment = Alignment(wrap_text=False, vertical="center")
+        r += 1
+    ws.freeze_panes = f"A{first}"
+    _print_setup(ws, landscape=False)
+    _protect(ws)
+
+
 def _sheet_review(ws):
     _title(ws, "审核结果", "由“校验”按钮或 xlcheck 自动生成，请勿手工编辑（“填报单位说明”列除外）。")
     ws.column_dimensions["A"].width = 16
@@ -602,8 +753,9 @@ def build_workbook(*, department=None, year=None, framework=None) -> Workbook:
     wb.properties.title = "部门整体支出绩效自评表"
     wb.properties.subject = f"xlcheck template {TEMPLATE_VERSION}"
     wb.properties.keywords = "xlcheck"
-    ws_guide = wb.active
-    ws_guide.title = SHEET_GUIDE
+    ws_panel = wb.active
+    ws_panel.title = SHEET_SELFCHECK
+    ws_guide = wb.create_sheet(SHEET_GUIDE)
     sheets = {name: wb.create_sheet(name) for name in (
         SHEET_INFO, SHEET_TASKS, SHEET_INDICATORS, SHEET_SCORES, SHEET_PROBLEMS, SHEET_TEXTS, SHEET_REVIEW)}
     _sheet_guide(wb, ws_guide, department, year)
@@ -615,6 +767,7 @@ def build_workbook(*, department=None, year=None, framework=None) -> Workbook:
     _sheet_scores(wb, sheets[SHEET_SCORES], fw)
     _sheet_texts(wb, sheets[SHEET_TEXTS])
     _sheet_review(sheets[SHEET_REVIEW])
+    _sheet_selfcheck(wb, ws_panel)   # last: it reads the other sheets' layout
     wb.active = 0
     return wb
 

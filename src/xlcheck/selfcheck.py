@@ -1,0 +1,448 @@
+"""Live checks that the template carries as formulas and conditional formatting (the 自查 panel).
+
+Each check mirrors one Python rule on what a formula can judge while the filler types. One
+definition gives three things: the Excel count formula for the panel, the conditional-format
+rule that turns the offending cells red (error) or amber (warning), and the same computation in
+Python for the cached values (template.xlsx and filled copies show the counts without a
+recalculation). Only functions in ALLOWED_FUNCTIONS are used: Excel 2010+, WPS 表格 and
+LibreOffice evaluate them alike (no dynamic arrays, no structured references).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from xlcheck import calc
+
+# Functions the template's formulas and conditional formats may use (tests/test_selfcheck.py
+# scans every formula of the template against this list).
+ALLOWED_FUNCTIONS = frozenset("""AND OR NOT IF IFERROR ISNUMBER ISERROR LEN TRIM SUM SUMPRODUCT COUNT
+COUNTIF ROUND ABS MAX MIN ROW HYPERLINK""".split())
+
+# rows of a growing table covered by the live checks: rows the filler adds stay checked
+EXTENT = 500
+_BIG = 1048577   # one past Excel's last row: "no failing row"
+
+RED_FILL, RED_FONT = "FFC7CE", "9C0006"      # Excel's own "light red fill, dark red text"
+AMBER_FILL, AMBER_FONT = "FFEB9C", "9C5700"  # "yellow fill, dark yellow text"
+
+
+def q(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+@dataclass
+class TableAt:
+    """Where a table sits: its sheet, first and last data rows, header -> column letter."""
+    sheet: str
+    first: int
+    last: int
+    cols: dict[str, str]
+    grows: bool = True   # tasks, indicators, problems: filler may add rows
+
+    @property
+    def end(self) -> int:
+        return self.first + EXTENT - 1 if self.grows else self.last
+
+    def rng(self, header: str, absolute=True) -> str:
+        c = self.cols[header]
+        if absolute:
+            return f"{q(self.sheet)}!${c}${self.first}:${c}${self.end}"
+        return f"{c}{self.first}:{c}{self.end}"
+
+
+@dataclass
+class Layout:
+    names: dict[str, tuple[str, str]]          # defined name -> (sheet, "B5")
+    tables: dict[str, TableAt]
+
+
+# ---------------------------------------------------------------- value semantics (as Excel)
+
+def _blank(v) -> bool:
+    # LEN(TRIM(x))=0: TRIM removes ASCII spaces only
+    return v is None or (isinstance(v, str) and not v.strip(" "))
+
+
+def _number(v):
+    return calc.num(v)
+
+
+def _trim(v) -> str:
+    return " ".join(str(v).split(" ")).strip(" ") if isinstance(v, str) else v
+
+
+# ---------------------------------------------------------------- row conditions
+
+@dataclass(frozen=True)
+class Atom:
+    """One condition on a row (table) or on named cells: op over operands.
+
+    Operands are table headers (in a row check), defined names (in a name check) or numbers.
+    ops: num (ISNUMBER), lt / gt (numeric comparison; operands gated by num), blank, filled,
+    ne (TRIM(x)<>"text").
+    """
+    op: str
+    a: str
+    b: object = None
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        x = ref(self.a)
+        y = ref(self.b) if isinstance(self.b, str) and self.op in ("lt", "gt", "outside") else self.b
+        if self.op == "num":
+            return f"ISNUMBER({x})"
+        if self.op == "lt":
+            return f"({x}<{_lit(y)})"
+        if self.op == "gt":
+            return f"({x}>{_lit(y)})"
+        if self.op == "blank":
+            return f"(LEN(TRIM({x}))=0)"
+        if self.op == "filled":
+            return f"(LEN(TRIM({x}))>0)"
+        if self.op == "ne":
+            return f'(TRIM({x})<>"{self.b}")'
+        if self.op == "notnum":
+            return f"(ISNUMBER({x})=FALSE)"
+        if self.op == "outside":   # OR() would collapse an array: add the comparisons instead
+            return f"(({x}<0)+({x}>{y})>0)"
+        raise ValueError(self.op)
+
+    def py(self, get: Callable[[str], object]) -> bool:
+        x = get(self.a)
+        if self.op == "num":
+            return _number(x) is not None
+        if self.op in ("lt", "gt"):
+            y = get(self.b) if isinstance(self.b, str) else self.b
+            nx, ny = _number(x), _number(y)
+            if nx is None or ny is None:
+                return False
+            return nx < ny if self.op == "lt" else nx > ny
+        if self.op == "blank":
+            return _blank(x)
+        if self.op == "filled":
+            return not _blank(x)
+        if self.op == "ne":
+            return _trim("" if x is None else x) != self.b
+        if self.op == "notnum":
+            return _number(x) is None
+        if self.op == "outside":
+            nx, ny = _number(x), _number(get(self.b))
+            return nx is not None and ny is not None and (nx < 0 or nx > ny)
+        raise ValueError(self.op)
+
+
+def _lit(v) -> str:
+    if isinstance(v, str):
+        return v
+    return f"{float(v):g}"
+
+
+def num(a):
+    return Atom("num", a)
+
+
+def lt(a, b):
+    return Atom("lt", a, b)
+
+
+def gt(a, b):
+    return Atom("gt", a, b)
+
+
+def blank(a):
+    return Atom("blank", a)
+
+
+def filled(a):
+    return Atom("filled", a)
+
+
+def ne(a, text):
+    return Atom("ne", a, text)
+
+
+# ---------------------------------------------------------------- checks
+
+Getter = Callable[[str, str], object]     # (sheet, "B5") -> value as a spreadsheet holds it
+
+
+@dataclass
+class Result:
+    count: int
+    first: tuple[str, str] | None   # (sheet, "I5") of the first failing cell
+
+
+@dataclass
+class Check:
+    key: str
+    rule: str          # the Python rule this line mirrors
+    label: str         # the panel's text
+    severity: str      # error | warning
+    sheet: str         # the sheet of every cell this check marks
+    count: str         # Excel expression: number of failing cells
+    first: str         # Excel expression: coordinate text ("I5") of the first failing cell, "" if none
+    cf: list[tuple[str, str]]        # (sqref, formula) conditional formats on `sheet`
+    py: Callable[[Getter], Result]
+
+
+def _row_check(key, rule, label, severity, t: TableAt, when: list[Atom], flag: str) -> Check:
+    rel = lambda h: f"${t.cols[h]}{t.first}"
+    arr = lambda h: t.rng(h)
+    cond_row = "AND(" + ",".join(a.excel(rel) for a in when) + ")"
+    prod = "*".join(a.excel(arr) for a in when)
+    count = f"SUMPRODUCT({prod})"
+    rows = f"ROW({t.rng(flag)})"
+    col = t.cols[flag]
+    first = f'IF({count}=0,"","{col}"&({_BIG}-SUMPRODUCT(MAX(({prod})*({_BIG}-{rows})))))'
+    sqref = f"{col}{t.first}:{col}{t.end}"
+
+    def py(get: Getter) -> Result:
+        n, first_row = 0, None
+        for r in range(t.first, t.end + 1):
+            g = lambda h, r=r: get(t.sheet, f"{t.cols[h]}{r}")
+            if all(a.py(g) for a in when):
+                n += 1
+                first_row = first_row or r
+        return Result(n, None if first_row is None else (t.sheet, f"{col}{first_row}"))
+
+    return Check(key, rule, label, severity, t.sheet, count, first, [(sqref, cond_row)], py)
+
+
+def _names_check(key, rule, label, severity, layout: Layout, names: list[str],
+                 when: Callable[[str], list[Atom]]) -> Check:
+    """One failing cell per name whose conditions hold (conditions refer to defined names)."""
+    conds = {n: "AND(" + ",".join(a.excel(lambda s: s) for a in when(n)) + ")" for n in names}
+    count = "+".join(f"IF({c},1,0)" for c in conds.values())
+    sheet = _one_sheet(layout, names)
+    first = '""'
+    for n in reversed(names):
+        first = f'IF({conds[n]},"{layout.names[n][1]}",{first})'
+    cf = [(layout.names[n][1], conds[n]) for n in names]
+
+    def py(get: Getter) -> Result:
+        g = lambda s: get(*layout.names[s])
+        bad = [n for n in names if all(a.py(g) for a in when(n))]
+        return Result(len(bad), layout.names[bad[0]] if bad else None)
+
+    return Check(key, rule, label, severity, sheet, count, first, cf, py)
+
+
+def _one_sheet(layout: Layout, names) -> str:
+    sheets = {layout.names[n][0] for n in names}
+    assert len(sheets) == 1, f"a live check marks cells of one sheet: {names}"
+    return sheets.pop()
+
+
+def _breakdown(key, rule, label, layout: Layout, parts: list[str], total: str) -> Check:
+    """Σ parts = total at shown precision (2 decimals): some values inside the parts' and the
+    total's rounding intervals (half-open, ±0.005; a blank part is an exact 0) make it true."""
+    n_filled = "+".join(f"IF(LEN(TRIM({p}))>0,1,0)" for p in parts)
+    n_num = "+".join(f"IF(ISNUMBER({p}),1,0)" for p in parts)
+    diff = "ABS(" + "+".join(f"IF(ISNUMBER({p}),ROUND({p},2),0)" for p in parts) + f"-ROUND({total},2))"
+    # IF, not AND, guards the arithmetic: AND evaluates every argument, and text would raise #VALUE!
+    cond = (f"IF(AND(ISNUMBER({total}),{n_filled}>0,{n_filled}={n_num}),"
+            f"ROUND({diff},2)>=0.005*({n_filled}+1),FALSE)")
+    count = f"IF({cond},1,0)"
+    # the finding points at the first filled part; every filled part turns red
+    sheet = _one_sheet(layout, [*parts, total])
+    first = '""'
+    for p in reversed(parts):
+        first = f'IF(LEN(TRIM({p}))>0,"{layout.names[p][1]}",{first})'
+    first = f'IF({cond},{first},"")'
+    cf = [(layout.names[p][1], f"AND({cond},LEN(TRIM({p}))>0)") for p in parts]
+
+    def py(get: Getter) -> Result:
+        vals = [get(*layout.names[p]) for p in parts]
+        tv = _number(get(*layout.names[total]))
+        filled_ = [v for v in vals if not _blank(v)]
+        nums = [_number(v) for v in vals]
+        if tv is None or not filled_ or len(filled_) != sum(x is not None for x in nums):
+            return Result(0, None)
+        d = abs(sum(round(x, 2) for x in nums if x is not None) - round(tv, 2))
+        if round(d, 2) >= 0.005 * (len(filled_) + 1):
+            at = next(p for p, v in zip(parts, vals) if not _blank(v))
+            return Result(1, layout.names[at])
+        return Result(0, None)
+
+    return Check(key, rule, label, "error", sheet, count, first, cf, py)
+
+
+def _custom(key, rule, label, severity, cond: str, at: tuple[str, str], py_cond: Callable[[Getter], bool]) -> Check:
+    """A whole-workbook condition counted once, marking one cell."""
+    sheet, coord = at
+    return Check(key, rule, label, severity, sheet, f"IF({cond},1,0)", f'IF({cond},"{coord}","")',
+                 [(coord, cond)], lambda get: Result(1, at) if py_cond(get) else Result(0, None))
+
+
+# ---------------------------------------------------------------- the list
+
+def build_checks(layout: Layout, *, required: list[str], texts: list[str], thresholds: dict,
+                 score_groups: list[tuple[int, int]] | None = None,
+                 l1_groups: list[tuple[int, list[int]]] | None = None, total_points: float = 100) -> list[Check]:
+    """The live checks for a workbook laid out as `layout`.
+
+    `score_groups`: (first row, last row) of each 二级指标 group in the scores table;
+    `l1_groups`: (row of the 一级指标's first row, [first rows of its 二级 groups]).
+    """
+    over = float(thresholds.get("over_achievement", 1.2))
+    low = float(thresholds.get("budget_completion_min", 0.9))
+    T = layout.tables
+    ind, sc, tasks, probs = T["indicators"], T["scores"], T["tasks"], T["problems"]
+    out: list[Check] = []
+    out.append(_names_check("required", "VAL001", "必填项未填写", "error", layout, required,
+                            lambda n: [blank(n)]))
+    out.append(_breakdown("sources", "ARI007", "资金来源四项之和不等于实际支出数", layout,
+                          ["spend_general", "spend_gov_fund", "spend_soe_capital", "spend_other"], "spend_actual"))
+    out.append(_breakdown("nature", "ARI008", "基本支出 + 项目支出不等于实际支出数", layout,
+                          ["spend_basic", "spend_project"], "spend_actual"))
+    out.append(_names_check("budget_low", "EXP007", f"预算完成率低于 {low:.0%}，未填写预算执行情况说明", "error",
+                            layout, ["budget_note"],
+                            lambda n: [num("budget_completion_rate"), lt("budget_completion_rate", low), blank(n)]))
+    out.append(_names_check("budget_over", "EXP013", "实际支出超过调整后预算，未填写预算执行情况说明",
+                            "error", layout, ["budget_note"],
+                            lambda n: [num("spend_actual"), num("budget_adjusted"),
+                                       gt("spend_actual", "budget_adjusted"), blank(n)]))
+    # completeness: at least one task, indicators covering 产出 and 效益, narrative texts filled
+    task_cols = [h for h in tasks.cols]
+    concat = "&".join(tasks.rng(h) for h in task_cols)
+    cond_task = f"SUMPRODUCT(--(LEN(TRIM({concat}))>0))=0"
+    at_task = (tasks.sheet, f"{tasks.cols['任务名称']}{tasks.first}")
+
+    def py_task(get):
+        return not any(any(not _blank(get(tasks.sheet, f"{c}{r}")) for c in tasks.cols.values())
+                       for r in range(tasks.first, tasks.end + 1))
+    out.append(_custom("no_task", "VAL040", "未填写任何年度主要任务", "error", cond_task, at_task, py_task))
+    l1 = ind.rng("一级指标")
+    for i, kind in enumerate(thresholds.get("required_indicator_kinds", ("产出指标", "效益指标"))):
+        key, rid = f"no_kind{i}", "VAL041"
+        cond = f'COUNTIF({l1},"{kind}")=0'
+
+        def py_kind(get, kind=kind):
+            return not any(_trim(get(ind.sheet, f"{ind.cols['一级指标']}{r}") or "") == kind
+                           for r in range(ind.first, ind.end + 1))
+        out.append(_custom(key, rid, f"绩效指标中没有{kind}", "error", cond,
+                           (ind.sheet, f"{ind.cols['一级指标']}{ind.first}"), py_kind))
+    out.append(_names_check("texts", "TXT010", "文字说明未填写", "error", layout, texts,
+                            lambda n: [blank(n)]))
+    # indicators
+    out.append(_row_check("ind_reason", "EXP003", "完成率低于 100%，未填写偏差原因", "error", ind,
+                          [num("完成率"), lt("完成率", 1), blank("偏差原因")], "偏差原因"))
+    out.append(_row_check("ind_measure", "EXP004", "完成率低于 100%，未填写改进措施", "error", ind,
+                          [num("完成率"), lt("完成率", 1), blank("改进措施")], "改进措施"))
+    out.append(_row_check("ind_over", "EXP005", f"完成率高于 {over:.0%}，未在偏差原因中说明", "warning", ind,
+                          [num("完成率"), gt("完成率", over), blank("偏差原因")], "偏差原因"))
+    # tasks
+    out.append(_row_check("task_reason", "EXP006", "任务未完成，未填写未完成原因", "error", tasks,
+                          [filled("完成状态"), ne("完成状态", "完成"), blank("未完成原因")], "未完成原因"))
+    # scores
+    out.append(_row_check("score_blank", "PTS005", "自评得分未填写或不是数字", "error", sc,
+                          [filled("三级指标"), Atom("notnum", "自评得分")], "自评得分"))
+    out.append(_row_check("score_range", "PTS004", "自评得分超出 0～分值", "error", sc,
+                          [num("自评得分"), num("分值"), Atom("outside", "自评得分", "分值")], "自评得分"))
+    out.append(_row_check("ded_reason", "EXP001", "扣分未填写扣分原因", "error", sc,
+                          [num("自评得分"), num("分值"), lt("自评得分", "分值"), blank("扣分原因")], "扣分原因"))
+    out.append(_row_check("ded_measure", "EXP002", "扣分未填写改进措施", "error", sc,
+                          [num("自评得分"), num("分值"), lt("自评得分", "分值"), blank("改进措施")], "改进措施"))
+    ded = f"SUMPRODUCT(ISNUMBER({sc.rng('自评得分')})*ISNUMBER({sc.rng('分值')})*({sc.rng('自评得分')}<{sc.rng('分值')}))"
+    cond_p = f"AND({ded}>0,SUMPRODUCT(--(LEN(TRIM({probs.rng('存在的主要问题')}))>0))=0)"
+    at_p = (probs.sheet, f"{probs.cols['存在的主要问题']}{probs.first}")
+
+    def py_problems(get):
+        deducted = any(Atom("lt", "自评得分", "分值").py(lambda h, r=r: get(sc.sheet, f"{sc.cols[h]}{r}"))
+                       for r in range(sc.first, sc.end + 1))
+        listed = any(not _blank(get(probs.sheet, f"{probs.cols['存在的主要问题']}{r}"))
+                     for r in range(probs.first, probs.end + 1))
+        return deducted and not listed
+    out.append(_custom("problems", "EXP008", "有扣分，未列出存在的主要问题", "error", cond_p, at_p, py_problems))
+    # total and weights
+    total_name = "score_total"
+    s_sheet, s_coord = layout.names[total_name]
+    rng = sc.rng("自评得分")
+    cond_t = (f"IF(AND(ISNUMBER(score_total),COUNT({rng})>0),"
+              f"OR(SUM({rng})<score_total-0.005,SUM({rng})>=score_total+0.005),FALSE)")
+
+    def py_total(get):
+        v = _number(get(s_sheet, s_coord))
+        vals = [_number(get(sc.sheet, f"{sc.cols['自评得分']}{r}")) for r in range(sc.first, sc.end + 1)]
+        vals = [x for x in vals if x is not None]
+        if v is None or not vals:
+            return False
+        s = sum(vals)
+        return s < v - 0.005 or s >= v + 0.005
+    out.append(_custom("total", "PTS007", "自评总分不等于各项得分之和", "error", cond_t, (s_sheet, s_coord), py_total))
+    if score_groups is not None:
+        out.append(_weights(sc, score_groups, l1_groups or [], total_points))
+    return out
+
+
+def _weights(sc: TableAt, groups, l1_groups, total_points) -> Check:
+    """PTS006: 三级分值之和 = 二级分值, 二级分值之和 = 一级分值, 一级分值合计 = 100 (framework rows)."""
+    F, D, B = sc.cols["分值"], sc.cols["二级分值"], sc.cols["一级分值"]
+    s = q(sc.sheet)
+    conds, pys = [], []
+    for a, b in groups:
+        conds.append((f"ROUND(SUM({s}!${F}${a}:${F}${b})-{s}!${D}${a},6)<>0", (sc.sheet, f"{D}{a}")))
+        pys.append((lambda g, a=a, b=b: round(sum(_number(g(f"{F}{r}")) or 0 for r in range(a, b + 1))
+                                              - (_number(g(f"{D}{a}")) or 0), 6) != 0, (sc.sheet, f"{D}{a}")))
+    for head, subs in l1_groups:
+        parts = "+".join(f"{s}!${D}${r}" for r in subs)
+        conds.append((f"ROUND({parts}-{s}!${B}${head},6)<>0", (sc.sheet, f"{B}{head}")))
+        pys.append((lambda g, head=head, subs=subs: round(sum(_number(g(f"{D}{r}")) or 0 for r in subs)
+                                                          - (_number(g(f"{B}{head}")) or 0), 6) != 0,
+                    (sc.sheet, f"{B}{head}")))
+    heads = [h for h, _ in l1_groups]
+    if heads:
+        conds.append((f"ROUND({'+'.join(f'{s}!${B}${r}' for r in heads)}-{total_points:g},6)<>0",
+                      (sc.sheet, f"{B}{heads[0]}")))
+        pys.append((lambda g: round(sum(_number(g(f"{B}{r}")) or 0 for r in heads) - total_points, 6) != 0,
+                    (sc.sheet, f"{B}{heads[0]}")))
+    count = "+".join(f"IF({c},1,0)" for c, _ in conds)
+    first = '""'
+    for c, (_, coord) in reversed(conds):
+        first = f'IF({c},"{coord}",{first})'
+    cf = [(coord, c.replace(f"{s}!", "")) for c, (_, coord) in conds]
+
+    def py(get: Getter) -> Result:
+        g = lambda coord: get(sc.sheet, coord)
+        bad = [at for f, at in pys if f(g)]
+        return Result(len(bad), bad[0] if bad else None)
+
+    return Check("weights", "PTS006", "评分框架分值合计不符", "error", sc.sheet, count, first, cf, py)
+
+
+# ---------------------------------------------------------------- layout of an openpyxl workbook
+
+def layout_of(wb, growing=("tasks", "indicators", "problems")) -> tuple[Layout, list, list]:
+    """(Layout, score groups, 一级 groups) of an openpyxl workbook made from the template."""
+    from openpyxl.utils import get_column_letter, range_boundaries
+    names = {}
+    for name, dn in wb.defined_names.items():
+        dests = list(dn.destinations)
+        if len(dests) == 1 and ":" not in dests[0][1]:
+            names[name] = (dests[0][0], dests[0][1].replace("$", ""))
+    tables = {}
+    for ws in wb.worksheets:
+        for t in ws.tables.values():
+            c0, r0, c1, r1 = range_boundaries(t.ref)
+            cols = {str(ws.cell(r0, c).value): get_column_letter(c) for c in range(c0, c1 + 1)
+                    if ws.cell(r0, c).value is not None}
+            key = (t.displayName or t.name).lower()
+            tables[key] = TableAt(ws.title, r0 + 1, r1, cols, grows=key in growing)
+    groups, l1_groups = [], []
+    sc = tables.get("scores")
+    if sc is not None and {"一级指标", "二级指标"} <= set(sc.cols):
+        ws = wb[sc.sheet]
+        keys = [(ws[f"{sc.cols['一级指标']}{r}"].value, ws[f"{sc.cols['二级指标']}{r}"].value)
+                for r in range(sc.first, sc.last + 1)]
+        start = sc.first
+        for i, k in enumerate(keys):
+            r = sc.first + i
+            if i + 1 == len(keys) or keys[i + 1] != k:
+                groups.append((start, r))
+                start = r + 1
+        for a, b in groups:
+            l1 = keys[a - sc.first][0]
+            if not l1_groups or keys[l1_groups[-1][0] - sc.first][0] != l1:
+                l1_groups.append((a, []))
+            l1_groups[-1][1].append(a)
+    return Layout(names, tables), groups, l1_groups
