@@ -28,6 +28,7 @@ class Need:
     what: str          # 扣分原因 / 改进措施 / 偏差原因 / 未完成原因 / 预算执行情况说明
     item: str          # “结转结余率” / 指标“举办活动次数” / 任务“…”
     make_why: Callable[[], str]   # builds “自评得分 16 分，低于分值 20 分”: only for what is reported
+    figure: Callable[[], str] | None = None   # the computed value that makes it owed (134.78%), for 计算值或期望值
 
     @property
     def why(self) -> str:
@@ -85,12 +86,12 @@ def _needs(wb, ctx) -> list[Need]:
                 for header, rid in (("偏差原因", "EXP003"), ("改进措施", "EXP004")):
                     c = r.get(header)
                     if c is not None:
-                        out.append(Need(rid, c, header, item, why))
+                        out.append(Need(rid, c, header, item, why, rate.text))
             else:
                 c = r.get("偏差原因")
                 if c is not None:
                     out.append(Need("EXP005", c, "偏差原因", item, lambda r=r, rate=rate: (
-                        f"完成率 {_rate_shown(r, rate)}，高于 {format_rate(over, 0)}（目标值可能设置偏低）")))
+                        f"完成率 {_rate_shown(r, rate)}，高于 {format_rate(over, 0)}（目标值可能设置偏低）"), rate.text))
     t = wb.tables.get("tasks")
     if t is not None and t.has("完成状态"):
         for r in t.rows:
@@ -126,7 +127,8 @@ def _problems(wb, ctx) -> list[tuple[Need, str | None]]:
 def _report_blank(wb, ctx, rid):
     for n, problem in _problems(wb, ctx):
         if n.rule == rid and problem == "blank":
-            yield ctx.report(n.cell, value="", expected=n.what, item=n.item, why=n.why, what=n.what)
+            yield ctx.report(n.cell, value="", expected=n.figure() if n.figure else n.what, item=n.item,
+                             why=n.why, what=n.what)
 
 
 @rule("EXP001", needs=("scores.自评得分", "scores.扣分原因"))

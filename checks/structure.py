@@ -6,12 +6,14 @@ still formulas; no data typed outside the tables. The runner skips every other r
 """
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
 import xlcheck
 from xlcheck import calc
 from xlcheck.ooxml import col_letters, range_bounds
+from xlcheck.numbers import format_shown
 from xlcheck.reader import normalize_header
 from xlcheck.rules import rule
 
@@ -250,6 +252,23 @@ def _formula_values(wb, ctx) -> dict:
         calc.compute_names(values, [c.value for c in col], formulas=[f for f in calc.FORMULA_NAMES if f != "grade"])
 
 
+def _compare(cell, expected: str, v, rate: bool) -> tuple[str, str]:
+    """(expected, comparison) for a typed constant over a formula: "按公式应为 0.05%"; or, when the
+    typed number equals the formula's, or reads the same at its shown decimals, say so and what
+    still matters (never "填入 96.03%；应为 96.03%" nor "填入 100%；应为 100.00%")."""
+    typed = cell.value
+    if not (isinstance(v, (int, float)) and isinstance(typed, (int, float)) and not isinstance(typed, bool)):
+        return expected, f"按公式应为 {expected}"
+    if math.isclose(typed, v, rel_tol=1e-12, abs_tol=1e-12):
+        return expected, "与公式结果相同，但手填的数不会随输入更新"
+    shown = reported_text(cell)
+    decimals = len(shown.rstrip("%").partition(".")[2]) if shown[-1:].isdigit() or shown.endswith("%") else None
+    if decimals is not None and format_shown(v, decimals, rate) == shown:
+        precise = fmt_rate(v, max(2, decimals + 1)) if rate else format_shown(v, decimals + 2, False)
+        return precise, f"按公式为 {precise}，显示到 {decimals} 位小数时两者相同，但手填的数不会随输入更新"
+    return expected, f"按公式应为 {expected}"
+
+
 def _show(name, v, iface) -> str:
     if v is None or v == "":
         return "空白（输入不完整或不是数字）"
@@ -281,8 +300,10 @@ def formula_overwritten(wb, ctx):
             continue
         if computed is None:
             computed = _formula_values(wb, ctx)
-        expected = _show(name, computed.get(name), iface)
-        yield ctx.report(cell, value=reported_text(cell), expected=expected, label=iface.label(name), name=name)
+        shown = reported_text(cell)
+        expected, compare = _compare(cell, _show(name, computed.get(name), iface), computed.get(name),
+                                     name in iface.rates)
+        yield ctx.report(cell, value=shown, expected=expected, compare=compare, label=iface.label(name), name=name)
 
 
 @rule("STR009", needs=("indicators.完成率", "indicators.指标方向", "indicators.年度目标值", "indicators.年度实现值"))
@@ -303,8 +324,10 @@ def rate_formula_overwritten(wb, ctx):
         if cell.formula is not None or cell.blank:
             continue
         v = calc.indicator_rate(d, r.value("年度目标值"), r.value("年度实现值"))
-        expected = fmt_rate(v) if isinstance(v, float) else "空白（目标值或实现值不是数字）"
-        yield ctx.report(cell, value=reported_text(cell), expected=expected, n=r.index, dir=d)
+        shown = reported_text(cell)
+        expected, compare = _compare(cell, fmt_rate(v) if isinstance(v, float) else "空白（目标值或实现值不是数字）",
+                                     v, True)
+        yield ctx.report(cell, value=shown, expected=expected, compare=compare, n=r.index, dir=d)
 
 
 @rule("STR010")

@@ -379,3 +379,42 @@ def test_setup_and_test_script_uses_sudo_only_when_needed(tmp_path, uid, install
     assert "scripts/setup-and-test.sh" in (ROOT / ".ci" / "run").read_text()
     readme_commands = (ROOT / "README.md").read_text().split("```")[1]
     assert "scripts/setup-and-test.sh" in readme_commands
+
+
+def test_messages_say_what_differs(tmp_path):
+    """Issue 15 item 9, on the real examples: no "填入 96.03%；按公式应为 96.03%", EXP005's 计算值或期望值
+    is the rate computed from target and actual (134.78%, not the typed 135%), spacing around years."""
+    d = tmp_path / "in"
+    for name in ("tianhe-2022", "baiyun-2022", "guangzhou-2023"):
+        example(name, d / f"{name}.xlsx")
+    files = {Path(f["path"]).stem: f for f in json_files(xlcheck(d, "--no-write", "--format", "json"))}
+    found = [(name, x) for name, f in files.items() for x in f["findings"]]
+    overwritten = [x for _, x in found if x["rule"] in ("STR008", "STR009")]
+    assert overwritten
+    for x in overwritten:
+        m = re.search(r"填入 (\S+?)；按公式应为 (\S+?)。", x["message"])
+        if m:
+            assert m.group(1) != m.group(2), x["message"]
+            # a number is not "wrong" when it differs only in decimals shown (100% vs 100.00%)
+            if m.group(1).endswith("%") and m.group(2).endswith("%"):
+                assert float(m.group(1)[:-1]) != float(m.group(2)[:-1]), x["message"]
+    rate = next(x for name, x in found if name == "tianhe-2022" and x["field"] == "budget_completion_rate"
+                and x["rule"] == "STR008")
+    assert rate["value"] == "96.03%" and rate["expected"] != "96.03%"
+    assert rate["expected"].startswith("96.02"), rate          # 401.42 / 418.03 = 96.0266%
+    exp5 = {x["row"]: x for name, x in found if name == "baiyun-2022" and x["rule"] == "EXP005"}
+    assert exp5[5]["expected"] == f"{31 / 23:.2%}" == "134.78%"      # 31 / 23, not the typed 135%
+    assert "134.78%" in exp5[5]["message"] and exp5[4]["expected"] == "150.00%"
+    txt = next(x for name, x in found if name == "guangzhou-2023" and x["rule"] == "TXT001")
+    assert "写有 2022 年" in txt["message"], txt["message"]
+
+
+def test_review_sheet_footer_date_is_iso(tmp_path):
+    from datetime import datetime
+    from xlcheck.review import write_review
+    from xlcheck.runner import check_paths
+    src = example("tianhe-2022", tmp_path / "t.xlsx")
+    [res] = list(check_paths([src]))
+    write_review(src, tmp_path / "out.xlsx", res, now=datetime(2026, 12, 1, 4, 12))
+    footer = openpyxl.load_workbook(tmp_path / "out.xlsx")[REVIEW_SHEET].oddFooter
+    assert footer.right.text == "2026-12-01"                    # not &D (12/01/2026 in a US locale)

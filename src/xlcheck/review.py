@@ -151,6 +151,7 @@ class ReviewSheet:
     counts: dict[str, int]                          # error, warning, info, explained
     conditional: list[tuple[str, str, CellStyle]] = field(default_factory=list)   # sqref, formula, style
     tab_color: str | None = None
+    footer_date: str = ""        # the review's date, ISO: Excel's &D prints in the viewer's locale (12/01/2026)
 
     @property
     def max_row(self) -> int:
@@ -371,7 +372,8 @@ def review_layout(result, notes: dict | None = None, *, now: datetime | None = N
                             f'AND(${_col(C_NOTE)}{HEADER_ROW + 1}<>"",${_col(C_LEVEL)}{HEADER_ROW + 1}<>"错误")',
                             EXPLAINED_DXF))
     return ReviewSheet(sheet_name, columns, cells, heights, dict(STYLES), HEADER_ROW, last, gone_header,
-                       status, counts, conditional, "70AD47" if passed else "C00000")
+                       status, counts, conditional, "70AD47" if passed else "C00000",
+                       footer_date=f"{now:%Y-%m-%d}")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -664,7 +666,7 @@ def sheet_xml(sheet: ReviewSheet, xf: dict[str, int], dxf: dict[int, int]) -> by
     out.append('<printOptions horizontalCentered="1"/>')
     out.append('<pageMargins left="0.4" right="0.4" top="0.6" bottom="0.6" header="0.3" footer="0.3"/>')
     out.append('<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>')
-    out.append("<headerFooter><oddFooter>&amp;L审核结果&amp;C第 &amp;P 页，共 &amp;N 页&amp;R&amp;D</oddFooter>"
+    out.append(f"<headerFooter><oddFooter>&amp;L审核结果&amp;C第 &amp;P 页，共 &amp;N 页&amp;R{sheet.footer_date}</oddFooter>"
                "</headerFooter>")
     lo, hi = sheet.header_row + 1, max(sheet.max_row, sheet.header_row + 1)
     out.append(f'<ignoredErrors><ignoredError sqref="A{lo}:{_col(NCOLS)}{hi}" numberStoredAsText="1"/>'
