@@ -331,7 +331,7 @@ def test_old_template_version_on_an_issued_copy(issued_filled, tmp_path):
     checks = tmp_path / "checks"
     shutil.copytree(default_checks_dir(), checks, ignore=shutil.ignore_patterns("__pycache__"))
     iface = checks / "interface.toml"
-    iface.write_text(iface.read_text(encoding="utf-8").replace('versions = ["1.0"]', 'versions = ["0.9", "1.0"]'),
+    iface.write_text(iface.read_text(encoding="utf-8").replace('versions = ["1.0", "1.1"]', 'versions = ["0.9", "1.0", "1.1"]'),
                      encoding="utf-8")
     res2, = check_paths([issued_filled], checks_dir=str(checks))
     f2, = [x for x in res2.findings if x.rule.startswith("STR")]

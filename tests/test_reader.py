@@ -45,7 +45,7 @@ def test_every_public_name_resolves_to_one_cell(filled):
     for n in NAMES:
         c = wb.names[n]
         assert c.sheet in wb.sheets and c.address and c.field == n
-    assert wb.template_version == "1.0"
+    assert wb.template_version == "1.1"
     assert wb.problems == []
 
 

@@ -48,7 +48,7 @@ def test_str001_version_name_deleted(copy):
     p = edit(copy(), lambda wb: wb.defined_names.pop("template_version"))
     res = check(p)
     [f] = findings(res, "STR001")
-    assert "template_version" in f.message and "请使用最新模板" in f.message and "1.0" in f.message
+    assert "template_version" in f.message and "请使用最新模板" in f.message and xlcheck.TEMPLATE_VERSION in f.message
     assert "STR005" not in rule_ids(res)          # the version is reported once, by STR001
 
 
@@ -81,7 +81,7 @@ def test_str003_older_version_not_listed_says_what_to_do(copy):
     res = check(p)
     [f] = findings(res, "STR003")
     assert not findings(res, "STR002")
-    assert "0.9-草稿" in f.message and "1.0" in f.message
+    assert "0.9-草稿" in f.message and xlcheck.TEMPLATE_VERSION in f.message
     assert "请向财政局索取最新模板，把本表数据逐项复制到新模板后重新校验" in f.message
 
 
@@ -95,12 +95,12 @@ def test_str003_older_known_version(copy, tmp_path):
     d = tmp_path / "checks"
     shutil.copytree(default_checks_dir(), d, ignore=shutil.ignore_patterns("__pycache__"))
     text = (d / "interface.toml").read_text(encoding="utf-8")
-    (d / "interface.toml").write_text(text.replace('versions = ["1.0"]', 'versions = ["0.9", "1.0"]'), encoding="utf-8")
+    (d / "interface.toml").write_text(text.replace('versions = ["1.0", "1.1"]', 'versions = ["0.9", "1.0", "1.1"]'), encoding="utf-8")
     p = edit(copy(), lambda wb: setattr(cell_of(wb, "template_version"), "value", "0.9"))
     checks = load_checks(d)
     [res] = check_workbooks([read_workbook(p)], checks)
     [f] = findings(res, "STR003")
-    assert "0.9" in f.message and "1.0" in f.message and "请向财政局索取最新模板" in f.message
+    assert "0.9" in f.message and xlcheck.TEMPLATE_VERSION in f.message and "请向财政局索取最新模板" in f.message
     assert not findings(res, "STR002")
     [clean_res] = check_workbooks([read_workbook(copy("c.xlsx"))], checks)
     assert not findings(clean_res, "STR003")

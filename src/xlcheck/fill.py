@@ -292,6 +292,8 @@ def _panel_values(wb, computed: dict) -> dict:
     def get(sheet, coord):
         if (sheet, coord) in computed:
             return computed[(sheet, coord)]
+        if sheet not in wb.sheetnames:
+            return None
         cell = wb[sheet][coord]
         return None if _is_formula(cell) else cell.value
 

@@ -418,7 +418,7 @@ def layout_of(wb, growing=("tasks", "indicators", "problems")) -> tuple[Layout, 
     names = {}
     for name, dn in wb.defined_names.items():
         dests = list(dn.destinations)
-        if len(dests) == 1 and ":" not in dests[0][1]:
+        if len(dests) == 1 and ":" not in dests[0][1] and dests[0][0] in wb.sheetnames:
             names[name] = (dests[0][0], dests[0][1].replace("$", ""))
     tables = {}
     for ws in wb.worksheets:
