@@ -6,7 +6,8 @@
 Two numbers, each the median of `--runs` runs:
 
 * validate: `validate(book)` on a fresh `xw.Book(json=payload)` (xlwings' remote interface; the
-  payload is the Office.js client's JSON, built once from the file), in a warm process: reading the
+  payload is the Office.js client's JSON, built once from the file by tests/payloads.py;
+  recalculate the file in Excel or LibreOffice first so that formula cells carry values), in a warm process: reading the
   book, the checks, laying out and writing 审核结果 (as actions).
 * end to end: a new interpreter that imports xlcheck.addin, opens the payload and validates — what
   one click costs on the desktop, where RunPython starts a new Python each time (SPEC 7: < 1 s).
@@ -33,7 +34,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
     sys.path.insert(0, str(ROOT / "src"))
-    from xlcheck.addin import book_payload, remote_book, validate
+    sys.path.insert(0, str(ROOT / "tests"))      # the client-faithful payload builder
+    from payloads import book_payload
+    from xlcheck.addin import remote_book, validate
     paths = args.paths or [max((ROOT / "examples").glob("*.xlsx"), key=lambda p: p.stat().st_size)]
     for path in paths:
         payload = book_payload(path)

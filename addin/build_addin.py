@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Build the desktop add-in addin/xlcheck.xlam and the xlwings Lite script addin/lite/main.py.
+"""Build the desktop add-in addin/xlcheck.xlam (and addin/lite/requirements.txt beside it).
 
     python addin/build_addin.py [--out DIR]      # default: the addin/ folder beside this script
+    python addin/build_lite.py [--out DIR]       # the xlwings Lite script (default build/lite/main.py)
 
 The add-in is xlwings' own custom-add-in template (`quickstart_addin_ribbon.xlam`, shipped in the
 xlwings wheel; `xlwings quickstart NAME --addin --ribbon` copies the same file) with only its ribbon
@@ -19,8 +20,9 @@ settings from `myaddin.conf` (PROJECT_NAME = "myaddin" in the template): `xlchec
 writes the Python interpreter there.
 
 Reproducible: same xlwings wheel and same sources give the same bytes (fixed zip timestamps and
-entry order). The xlwings Lite script embeds xlcheck itself (a zip of the package, base64) because
-Lite installs packages from PyPI only and xlcheck is not published there.
+entry order). The xlwings Lite script (built by build_lite.py, never committed) embeds xlcheck itself
+(a zip of the package, base64) because Lite installs packages from PyPI only and xlcheck is not
+published there.
 """
 from __future__ import annotations
 
@@ -28,7 +30,6 @@ import argparse
 import base64
 import hashlib
 import io
-import struct
 import sys
 import zipfile
 from pathlib import Path
@@ -58,120 +59,17 @@ RIBBON_XML = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 """.format(macro=RIBBON_MACRO)
 
 
-# ---------------------------------------------------------------- reading the VBA source (MS-CFB, MS-OVBA)
-
-def _cfb_streams(data: bytes) -> dict[str, bytes]:
-    """Streams of a compound file (vbaProject.bin), by entry name."""
-    if data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        raise ValueError("not a compound file")
-    ssz = 1 << struct.unpack("<H", data[30:32])[0]
-    msz = 1 << struct.unpack("<H", data[32:34])[0]
-    n_fat, dir_start = struct.unpack("<I", data[44:48])[0], struct.unpack("<I", data[48:52])[0]
-    cutoff, minifat_start = struct.unpack("<I", data[56:60])[0], struct.unpack("<I", data[60:64])[0]
-    difat_start = struct.unpack("<I", data[68:72])[0]
-    difat = list(struct.unpack("<109I", data[76:512]))
-
-    def sector(i):
-        return data[512 + i * ssz: 512 + (i + 1) * ssz]
-    while difat_start < 0xFFFFFFFA:
-        vals = struct.unpack("<%dI" % (ssz // 4), sector(difat_start))
-        difat += vals[:-1]
-        difat_start = vals[-1]
-    fat = []
-    for f in difat[:n_fat]:
-        fat += struct.unpack("<%dI" % (ssz // 4), sector(f))
-
-    def chain(start):
-        out, seen = [], set()
-        while start < 0xFFFFFFFA and start not in seen:
-            seen.add(start)
-            out.append(sector(start))
-            start = fat[start]
-        return b"".join(out)
-    directory = chain(dir_start)
-    entries = []
-    for i in range(len(directory) // 128):
-        e = directory[i * 128:(i + 1) * 128]
-        nlen = struct.unpack("<H", e[64:66])[0]
-        start, size = struct.unpack("<IQ", e[116:128])
-        entries.append((e[:max(nlen - 2, 0)].decode("utf-16le"), e[66], start, size & 0xFFFFFFFF))
-    mini = chain(entries[0][2])
-    minifat = []
-    if minifat_start < 0xFFFFFFFA:
-        mf = chain(minifat_start)
-        minifat = list(struct.unpack("<%dI" % (len(mf) // 4), mf))
-    out = {}
-    for name, typ, start, size in entries[1:]:
-        if typ != 2:
-            continue
-        if size < cutoff:
-            buf, s = [], start
-            while s < 0xFFFFFFFA and len(buf) * msz < size:
-                buf.append(mini[s * msz:(s + 1) * msz])
-                s = minifat[s]
-            out[name] = b"".join(buf)[:size]
-        else:
-            out[name] = chain(start)[:size]
-    return out
-
-
-def _ovba_decompress(data: bytes) -> bytes:
-    if not data or data[0] != 1:
-        raise ValueError("not an MS-OVBA compressed container")
-    out, pos = bytearray(), 1
-    while pos < len(data):
-        header = struct.unpack("<H", data[pos:pos + 2])[0]
-        end = min(pos + (header & 0x0FFF) + 3, len(data))
-        pos += 2
-        start = len(out)
-        if not header & 0x8000:
-            out += data[pos:pos + 4096]
-            pos += 4096
-            continue
-        while pos < end:
-            flags = data[pos]
-            pos += 1
-            for bit in range(8):
-                if pos >= end:
-                    break
-                if not (flags >> bit) & 1:
-                    out.append(data[pos])
-                    pos += 1
-                    continue
-                token = struct.unpack("<H", data[pos:pos + 2])[0]
-                pos += 2
-                bits = max((len(out) - start - 1).bit_length(), 4)
-                offset, length = (token >> (16 - bits)) + 1, (token & (0xFFFF >> bits)) + 3
-                for _ in range(length):
-                    out.append(out[-offset])
-    return bytes(out)
-
+# ---------------------------------------------------------------- reading the VBA source (oletools)
 
 def vba_modules(vba_project: bytes) -> dict[str, str]:
-    """Module name -> VBA source text of a vbaProject.bin."""
-    streams = _cfb_streams(vba_project)
-    dirstream = _ovba_decompress(streams["dir"])
-    pos, mods, cur = 0, [], None
-    while pos + 6 <= len(dirstream):
-        rid, size = struct.unpack("<HI", dirstream[pos:pos + 6])
-        pos += 6
-        if rid == 0x0009:          # PROJECTVERSION: its size field lies (always 4, 6 bytes follow)
-            size = 6
-        body = dirstream[pos:pos + size]
-        pos += size
-        if rid == 0x0019:
-            cur = {"name": body.decode("latin-1")}
-            mods.append(cur)
-        elif rid == 0x001A and cur is not None:
-            cur["stream"] = body.decode("latin-1")
-        elif rid == 0x0031 and cur is not None:
-            cur["offset"] = struct.unpack("<I", body)[0]
-    out = {}
-    for m in mods:
-        raw = streams.get(m.get("stream", m["name"]))
-        if raw is not None and "offset" in m:
-            out[m["name"]] = _ovba_decompress(raw[m["offset"]:]).decode("latin-1")
-    return out
+    """Module name -> VBA source text of a vbaProject.bin (or of a whole .xlam), read by oletools'
+    olevba (a development dependency: the `test` extra)."""
+    from oletools.olevba import VBA_Parser
+    parser = VBA_Parser("vbaProject.bin", data=vba_project)
+    try:
+        return {Path(vba_name).stem: code for _f, _s, vba_name, code in parser.extract_macros()}
+    finally:
+        parser.close()
 
 
 def check_template_macro(vba_project: bytes) -> str:
@@ -242,9 +140,9 @@ def licence_text() -> str:
 
 # ---------------------------------------------------------------- xlwings Lite
 
-LITE_SKIP = {"__pycache__"}
+LITE_SKIP = {"__pycache__", "serve"}     # serve/: the bureau's web service, not part of 校验 in Excel
 # command-line only (click, openpyxl, lxml): not part of validate(), left out of the Lite bundle
-LITE_SKIP_MODULES = {"cli.py", "fill.py", "template.py", "summary.py", "output.py", "report.py"}
+LITE_SKIP_MODULES = {"cli.py", "fill.py", "template.py", "summary.py", "output.py", "report.py", "distribute.py"}
 
 
 def bundle_files(source: Path = REPO) -> list[tuple[str, bytes]]:
@@ -272,10 +170,10 @@ def bundle_files(source: Path = REPO) -> list[tuple[str, bytes]]:
 LITE_MAIN = '''"""xlwings Lite：部门整体支出绩效自评“校验”。
 
 用法：在 xlwings Lite 任务窗格的 main.py 中粘贴本文件全部内容，在 requirements.txt 中粘贴
-addin/lite/requirements.txt，然后在脚本列表中选择 validate 并点击运行（或按 F5）。
-结果写入本工作簿的“审核结果”工作表；工作簿不会自动保存。
+同一文件夹里的 requirements.txt（改动 requirements.txt 后须重启 xlwings Lite），然后在脚本列表中
+选择 validate 并点击运行（或按 F5）。结果写入本工作簿的“审核结果”工作表；工作簿不会自动保存。
 
-本文件由 addin/build_addin.py 生成（xlcheck {version}），请勿手工修改：xlcheck 以 zip 形式内嵌于下方，
+本文件由 addin/build_lite.py 生成（xlcheck {version}），请勿手工修改：xlcheck 以 zip 形式内嵌于下方，
 因为 xlwings Lite 只能从 PyPI 安装软件包，而 xlcheck 未在 PyPI 发布。
 """
 import base64
@@ -337,20 +235,23 @@ def build_lite_main(files: list[tuple[str, bytes]] | None = None) -> str:
     return LITE_MAIN.format(version=version, sha=hashlib.sha256(data).hexdigest(), chunks=chunks)
 
 
+# Third-party packages the Lite path (xlcheck.addin.validate_async on an xlwings Book) imports,
+# besides the standard library; tests/test_addin_build.py measures the import set and compares.
+LITE_IMPORTS = ("xlwings",)
+
+
 def lite_requirements(xlwings_version: str) -> str:
     return (
         "# xlwings Lite（Pyodide）所需的软件包；xlcheck 本身内嵌在 main.py 中。\n"
-        "# xlwings 与构建加载项时的版本一致；pandas 由 Pyodide 提供（不要固定版本）；\n"
-        "# pandera 为纯 Python 包，批量表结构检查时才会加载。\n"
+        "# 只列出“校验”真正用到的包：xlwings 与加载项的 VBA 版本一致。\n"
+        "# 改动本文件后，须在 xlwings Lite 中重启（Restart）才会重新安装。\n"
         f"xlwings=={xlwings_version}\n"
-        "pandas\n"
-        "pandera\n"
     )
 
 
 # ---------------------------------------------------------------- main
 
-def build(out: Path, source: Path = REPO) -> dict[str, Path]:
+def build(out: Path) -> dict[str, Path]:
     import xlwings
     out = Path(out)
     (out / "lite").mkdir(parents=True, exist_ok=True)
@@ -358,7 +259,6 @@ def build(out: Path, source: Path = REPO) -> dict[str, Path]:
     paths = {
         "xlam": out / ADDIN_NAME,
         "license": out / "LICENSE-xlwings.txt",
-        "lite_main": out / "lite" / "main.py",
         "lite_requirements": out / "lite" / "requirements.txt",
     }
     paths["xlam"].write_bytes(xlam)
@@ -368,7 +268,6 @@ def build(out: Path, source: Path = REPO) -> dict[str, Path]:
         f"This add-in is built from the custom add-in template of xlwings {xlwings.__version__}; its VBA\n"
         "project is xlwings' and is distributed under xlwings' BSD 3-clause licence:\n\n"
         + licence_text(), encoding="utf-8")
-    paths["lite_main"].write_text(build_lite_main(bundle_files(source)), encoding="utf-8")
     paths["lite_requirements"].write_text(lite_requirements(vba_version or xlwings.__version__), encoding="utf-8")
     return paths
 
@@ -376,11 +275,8 @@ def build(out: Path, source: Path = REPO) -> dict[str, Path]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: addin/)")
-    ap.add_argument("--source", type=Path, default=REPO,
-                    help="source tree whose src/, checks/ and template.xlsx the Lite script embeds "
-                         "(default: this repository; e.g. a `git archive HEAD` export for a release)")
     args = ap.parse_args(argv)
-    for what, p in build(args.out, args.source).items():
+    for what, p in build(args.out).items():
         print(f"{what:<18} {p}")
     return 0
 

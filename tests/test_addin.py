@@ -1,9 +1,11 @@
 """校验 inside Excel, tested without Excel: xlwings' remote interface driven by a JSON book payload.
 
-The payload is what the Office.js client (xlwings Lite / xlwings Server) sends: values only, no
-formulas, no number formats. It is built from a real workbook filled through the template's public
-interface (xlcheck.fill.fill), `xw.Book(json=payload)` is validated, and the assertions read what
-xlwings would send back to Excel (`book.json()["actions"]`).
+The payloads are built the way xlwings' Office.js client builds them (tests/payloads.py, which
+cites the client code it follows): values only, no formulas, no number formats, values anchored at
+A1, dates as ISO strings or (older Excel) serial numbers. Every workbook is recalculated by
+LibreOffice first (one run for the module), so formula cells carry the values Excel would send.
+`xw.Book(json=payload)` is validated, and the assertions read what xlwings would send back to
+Excel (`book.json()["actions"]`) and compare with the command line's findings on the same file.
 """
 from __future__ import annotations
 
@@ -19,18 +21,22 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")   # xlwings' remot
 
 import xlwings as xw  # noqa: E402
 
+from payloads import book_payload, recalculated  # noqa: E402
 from xlcheck import addin  # noqa: E402
 from xlcheck.explanations import REVIEW_SHEET  # noqa: E402
 from xlcheck.fill import fill  # noqa: E402
 from xlcheck.reader import build_model, read_workbook  # noqa: E402
 from xlcheck.rules import load_checks  # noqa: E402
 from xlcheck.runner import check_workbooks  # noqa: E402
-from xlcheck.xlwings_reader import raw_from_book  # noqa: E402
+from xlcheck.xlwings_reader import is_date_format, raw_from_book  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = ["序号", "级别", "规则", "工作表", "单元格", "问题描述", "填报值", "计算值或期望值", "填报单位说明", "状态", "定位"]
 NOTE = "年中追加预算按财政批复口径填报，已与区财政局核对一致。"
 _LINK = re.compile(r'^=HYPERLINK\("[^"]*","(.*)"\)$')
+EXAMPLES = sorted((ROOT / "examples").glob("*.xlsx"))
+# a template formula typed over with a constant: the rules that see it (file side only, see payloads.py)
+OVERWRITE_RULES = ("STR008", "STR009")
 
 
 def _example(name="clean-2024"):
@@ -39,15 +45,80 @@ def _example(name="clean-2024"):
     return dict(data["cells"]), tables
 
 
+def _variants(src: Path) -> list[Path]:
+    """Examples changed the way real workbooks differ (saved by openpyxl, recalculated later)."""
+    import openpyxl
+    from openpyxl.styles import PatternFill
+    from openpyxl.workbook.defined_name import DefinedName
+    out = []
+    wb = openpyxl.load_workbook(ROOT / "examples" / "huangpu-2022.xlsx")     # sheet-scoped names
+    for ws in wb.worksheets:
+        ws.print_area = f"A1:{openpyxl.utils.get_column_letter(max(ws.max_column, 2))}{max(ws.max_row, 2)}"
+    wb["文字说明"].defined_names["dept_name"] = DefinedName("dept_name", attr_text="'文字说明'!$B$4")
+    wb["基本信息"].defined_names["本表备注"] = DefinedName("本表备注", attr_text="'基本信息'!$C$4")
+    out.append(src / "v-names.xlsx")
+    wb.save(out[-1])
+    wb = openpyxl.load_workbook(ROOT / "examples" / "clean-2024.xlsx")      # error values
+    sheet, ref = next(iter(wb.defined_names["budget_initial"].destinations))
+    wb[sheet][ref.replace("$", "")].value = "#N/A"                          # an error constant
+    ws = wb["绩效指标"]
+    ws["G4"].value = "#DIV/0!"
+    out.append(src / "v-errors.xlsx")
+    wb.save(out[-1])
+    wb = openpyxl.load_workbook(ROOT / "examples" / "tianhe-2022.xlsx")     # formatted empty rows/cols
+    for name in ("基本信息", "绩效指标"):
+        wb[name].cell(300, 16).fill = PatternFill("solid", fgColor="FFFF00")
+    out.append(src / "v-trailing.xlsx")
+    wb.save(out[-1])
+    return out
+
+
+def _restored(path: Path, findings, dst: Path) -> Path:
+    """`path` with the template's formula put back into each cell a finding says was typed over."""
+    import openpyxl
+    tpl = openpyxl.load_workbook(ROOT / "template.xlsx")
+    wb = openpyxl.load_workbook(path)
+    for f in findings:
+        wb[f.sheet][f.cell].value = tpl[f.sheet][f.cell].value
+        assert str(wb[f.sheet][f.cell].value).startswith("="), (f.sheet, f.cell)
+    wb.save(dst)
+    return dst
+
+
 @pytest.fixture(scope="module")
-def filled(tmp_path_factory) -> Path:
-    """A clean, complete workbook with one mistake typed in: 预算调整率 0.00% over its formula
-    (调整数 16.50 / 年初预算 480.00 = 3.44 %) — an error (ARI) and a warning (STR, explainable)."""
+def made(tmp_path_factory) -> dict[str, Path]:
+    """Every workbook of this module, recalculated in one LibreOffice run: stem -> path."""
+    import openpyxl
+    src = tmp_path_factory.mktemp("addin-src")
+    paths = list(EXAMPLES) + _variants(src)
     cells, tables = _example()
     cells["budget_adjust_rate"] = 0
-    path = tmp_path_factory.mktemp("addin") / "某区工商联-2024.xlsx"
-    fill(path, cells, tables)
-    return path
+    paths.append(src / "某区工商联-2024.xlsx")
+    fill(paths[-1], cells, tables)
+    cells, tables = _example()
+    cells["budget_completion_rate"] = 0.9851       # typed, differs from 489.12 / 496.50
+    paths.append(src / "typed.xlsx")
+    fill(paths[-1], cells, tables)
+    other = openpyxl.Workbook()
+    other.active.title = "预算表"
+    other.active["A1"] = "项目"
+    other.active["B1"] = 123.45
+    paths.append(src / "别的表格.xlsx")
+    other.save(paths[-1])
+    checks = load_checks()
+    for p in list(paths):
+        typed = [f for f in check_workbooks([read_workbook(p)], checks)[0].findings if f.rule in OVERWRITE_RULES]
+        if typed:
+            paths.append(_restored(p, typed, src / f"restored-{p.stem}.xlsx"))
+    out = recalculated(paths, tmp_path_factory.mktemp("addin-recalc"))
+    return {p.stem: p for p in out}
+
+
+@pytest.fixture(scope="module")
+def filled(made) -> Path:
+    """A clean, complete workbook with one mistake typed in: 预算调整率 0.00% over its formula
+    (调整数 16.50 / 年初预算 480.00 = 3.44 %) — an error (ARI) and a warning (STR, explainable)."""
+    return made["某区工商联-2024"]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +164,7 @@ def _findings(rows):
 # ---------------------------------------------------------------- the review sheet
 
 def test_addin_writes_review_sheet_rows(filled):
-    book = _book(addin.book_payload(filled))
+    book = _book(book_payload(filled))
     result = addin.validate(book)
     assert result is not None and result.status == "fail"
     rows = _review_rows(book)
@@ -112,12 +183,60 @@ def test_addin_writes_review_sheet_rows(filled):
 
 def test_addin_findings_equal_the_command_line(filled, file_result):
     """One truth: the add-in shows exactly what the CLI finds in the same workbook."""
-    book = _book(addin.book_payload(filled))
+    book = _book(book_payload(filled))
     result = addin.validate(book)
     key = lambda f: (f.rule, f.sheet, f.cell, f.message)  # noqa: E731
     assert sorted(map(key, result.findings)) == sorted(map(key, file_result.findings))
     shown = sorted((f["规则"], f["工作表"], f["单元格"], f["问题描述"]) for f in _findings(_review_rows(book)))
     assert shown == sorted(map(key, file_result.findings))
+
+
+CLIENT_CASES = [p.stem for p in EXAMPLES] + ["v-names", "v-errors", "v-trailing"]
+
+
+@pytest.mark.parametrize("dates", ["iso", "serial"])
+@pytest.mark.parametrize("stem", CLIENT_CASES)
+def test_addin_client_payload_gives_the_cli_findings(made, stem, dates):
+    """Every example and variant, as the Office.js client sends it (dates as ISO strings, or as
+    serial numbers from Excel without ExcelApi 1.12): the add-in finds what `xlcheck` finds in the
+    same file. The one difference allowed is the values-only path's blind spot: a template formula
+    typed over with the constant it would compute (proved by putting the formula back and letting
+    LibreOffice compute it). Nothing else differs."""
+    import openpyxl
+    path = made[stem]
+    cli = check_workbooks([read_workbook(path)], load_checks())[0]
+    res = addin.validate(_book(book_payload(path, dates=dates)))
+    key = lambda f: (f.rule, f.sheet, f.cell, f.field, f.row, f.message, f.severity)  # noqa: E731
+    cli_keys, addin_keys = set(map(key, cli.findings)), set(map(key, res.findings))
+    assert not addin_keys - cli_keys
+    blind = [f for f in cli.findings if key(f) not in addin_keys]
+    if blind:
+        typed = openpyxl.load_workbook(path, data_only=True)
+        restored = openpyxl.load_workbook(made[f"restored-{stem}"], data_only=True)
+        for f in blind:
+            assert f.rule in OVERWRITE_RULES, f
+            a, b = typed[f.sheet][f.cell].value, restored[f.sheet][f.cell].value
+            assert isinstance(a, (int, float)) and abs(a - b) <= 1e-12 * max(abs(a), abs(b), 1), (f, a, b)
+    else:
+        assert res.status == cli.status and res.counts == cli.counts
+    assert any(f.rule == "VAL011" for f in cli.findings) == any(f.rule == "VAL011" for f in res.findings)
+
+
+def test_addin_client_payload_variants_are_what_they_claim(made):
+    """The variants exercise what they are named for: sheet-scoped names incl. Print_Area reach the
+    payload, error values are sent as text, a formatted empty cell extends the values with empty
+    trailing rows and columns, and serial dates are numbers."""
+    names = book_payload(made["v-names"])["names"]
+    local = {(n["name"], n["scope_sheet_name"]) for n in names if not n["book_scope"]}
+    assert ("Print_Area", "基本信息") in local and ("dept_name", "文字说明") in local
+    sheets = {s["name"]: s["values"] for s in book_payload(made["v-errors"])["sheets"]}
+    assert any("#N/A" in row for row in sheets["基本信息"]) and any("#DIV/0!" in row for row in sheets["绩效指标"])
+    values = {s["name"]: s["values"] for s in book_payload(made["v-trailing"])["sheets"]}["绩效指标"]
+    assert len(values) == 300 and len(values[0]) == 16 and all(v == "" for v in values[-1])
+    info = {s["name"]: s["values"] for s in book_payload(made["clean-2024"], dates="serial")["sheets"]}["基本信息"]
+    iso = {s["name"]: s["values"] for s in book_payload(made["clean-2024"])["sheets"]}["基本信息"]
+    r, c = next((r, c) for r, row in enumerate(iso) for c, v in enumerate(row) if isinstance(v, str) and v.endswith("Z"))
+    assert isinstance(info[r][c], int) and iso[r][c].startswith("20")
 
 
 def test_addin_keeps_typed_explanation(filled, file_result, tmp_path):
@@ -126,7 +245,7 @@ def test_addin_keeps_typed_explanation(filled, file_result, tmp_path):
     from xlcheck.review import write_review
     reviewed = tmp_path / "reviewed.xlsx"
     write_review(filled, reviewed, file_result)
-    payload = addin.book_payload(reviewed)
+    payload = book_payload(reviewed)
     sheet = next(s for s in payload["sheets"] if s["name"] == REVIEW_SHEET)
     values = sheet["values"]
     header = next(i for i, r in enumerate(values) if r[:len(HEADERS)] == HEADERS)
@@ -143,7 +262,7 @@ def test_addin_keeps_typed_explanation(filled, file_result, tmp_path):
 
 
 def test_addin_activates_review_sheet_selects_first_error_never_saves(filled):
-    book = _book(addin.book_payload(filled))
+    book = _book(book_payload(filled))
     addin.validate(book)
     actions = book.json()["actions"]
     pos = _sheet_index(book, REVIEW_SHEET)
@@ -163,15 +282,51 @@ def test_addin_activates_review_sheet_selects_first_error_never_saves(filled):
 def test_addin_formats_in_few_calls(filled):
     """Formatting goes by style property and rectangle, not by cell: the number of calls does not
     grow with the number of findings."""
-    book = _book(addin.book_payload(filled))
+    book = _book(book_payload(filled))
     result = addin.validate(book)
     actions = book.json()["actions"]
     assert sum(a["func"] == "setValues" for a in actions) == 1
     fmt = [a for a in actions if a["func"] not in ("setValues", "sheetClear", "activateSheet", "rangeSelect")]
     assert len(fmt) < 200
     assert any(a["func"] == "setRangeColor" for a in actions)
-    assert any(a["func"] == "setColumnHidden" for a in actions)      # 定位
+    assert any(a["func"] == "setFontProperty" for a in actions)      # Office.js: bold headers
     assert len(result.findings) >= 2
+
+
+def _xlwings_file(rel: str) -> str:
+    return (Path(xw.__file__).parent / rel).read_text(encoding="utf-8")
+
+
+def test_addin_client_action_lists_match_the_clients_source():
+    """CLIENT_ACTIONS is what each client's own code handles: the VBA client (Remote.bas) and the
+    Office Scripts client (xlwings.ts) as shipped in the installed xlwings, and xlwings-server's
+    Office.js client as listed (names only) in addin/clients/officejs-actions.txt."""
+    vba = {ln.split()[1].split("(")[0] for ln in _xlwings_file("addin/Remote.bas").splitlines()
+           if ln.startswith("Sub ") and ln.rstrip().endswith("(wb As Workbook, action As Dictionary)")}
+    assert vba and addin.CLIENT_ACTIONS["VBA"] == vba
+    ts = set(re.findall(r"^registerCallback\((\w+)\);", _xlwings_file("js/xlwings.ts"), re.M))
+    assert ts and addin.CLIENT_ACTIONS["Microsoft Office Scripts"] == ts
+    listed = {ln.strip() for ln in (ROOT / "addin" / "clients" / "officejs-actions.txt").read_text(encoding="utf-8").splitlines()
+              if ln.strip() and not ln.startswith("#")}
+    assert addin.CLIENT_ACTIONS["Office.js"] == listed
+
+
+@pytest.mark.parametrize("client", ["Office.js", "VBA", "Microsoft Office Scripts", "未知客户端"])
+def test_addin_sends_only_actions_the_client_implements(filled, file_result, client):
+    """A client stops at an action it has no handler for: every action sent is one the calling
+    client implements, and what cannot be sent (column widths, wrap, borders …) is left out while
+    the values, links and severity fills still arrive."""
+    payload = book_payload(filled)
+    payload["client"] = client
+    book = _book(payload)
+    result = addin.validate(book)
+    sent = {a["func"] for a in book.json()["actions"]}
+    allowed = addin.CLIENT_ACTIONS.get(client, addin.CLIENT_ACTIONS["VBA"] & addin.CLIENT_ACTIONS["Office.js"])
+    assert sent <= allowed, sent - allowed
+    assert {"setValues", "setRangeColor", "activateSheet", "rangeSelect"} <= sent
+    key = lambda f: (f.rule, f.sheet, f.cell, f.message)  # noqa: E731
+    shown = sorted((f["规则"], f["工作表"], f["单元格"], f["问题描述"]) for f in _findings(_review_rows(book)))
+    assert shown == sorted(map(key, file_result.findings)) == sorted(map(key, result.findings))
 
 
 def test_addin_rectangles_cover_exactly():
@@ -183,7 +338,7 @@ def test_addin_rectangles_cover_exactly():
 
 
 def test_addin_creates_review_sheet_when_missing(filled):
-    payload = addin.book_payload(filled)
+    payload = book_payload(filled)
     payload["sheets"] = [s for s in payload["sheets"] if s["name"] != REVIEW_SHEET]
     book = _book(payload)
     addin.validate(book)
@@ -194,15 +349,9 @@ def test_addin_creates_review_sheet_when_missing(filled):
     assert _findings(_review_rows(book))
 
 
-def test_addin_not_template_gets_chinese_explanation(tmp_path):
-    import openpyxl
-    wb = openpyxl.Workbook()
-    wb.active.title = "预算表"
-    wb.active["A1"] = "项目"
-    wb.active["B1"] = 123.45
-    path = tmp_path / "别的表格.xlsx"
-    wb.save(path)
-    book = _book(addin.book_payload(path))
+def test_addin_not_template_gets_chinese_explanation(made):
+    path = made["别的表格"]
+    book = _book(book_payload(path))
     assert addin.validate(book) is None
     rows = _review_rows(book)
     assert rows[0][0] == addin.NOT_TEMPLATE_TITLE
@@ -212,7 +361,7 @@ def test_addin_not_template_gets_chinese_explanation(tmp_path):
 
 
 def test_addin_main_uses_the_calling_book(filled, monkeypatch):
-    book = _book(addin.book_payload(filled))
+    book = _book(book_payload(filled))
     book.set_mock_caller()
     try:
         addin.main()
@@ -222,7 +371,7 @@ def test_addin_main_uses_the_calling_book(filled, monkeypatch):
 
 
 def test_addin_main_reports_unexpected_error_in_the_sheet(filled, monkeypatch):
-    book = _book(addin.book_payload(filled))
+    book = _book(book_payload(filled))
     book.set_mock_caller()
 
     def boom(*_a, **_k):
@@ -258,18 +407,19 @@ def test_addin_model_equals_file_model(filled):
     """The model built from the remote payload equals the file reader's: sheets, names (place,
     value, formula, number format), tables (ref, headers, rows) and every cell's value.
 
-    Documented differences (the payload carries values only): number formats of cells that are
-    neither named nor in a table (the model never reads them), and a template formula overwritten
+    Documented differences (the payload carries values only): number format codes (the template's
+    stand in: same decimals, percent and date-ness; LibreOffice spells yyyy-mm-dd as yyyy\\-mm\\-dd),
+    formats of cells that are neither named nor in a table (the model never reads them), and a template formula overwritten
     by a typed constant *equal to* the formula's result (indistinguishable without formulas)."""
     file_wb = read_workbook(filled)
-    book = _book(addin.book_payload(filled))
+    book = _book(book_payload(filled))
     wb = build_model(raw_from_book(book), book.name)
     assert wb.sheets == file_wb.sheets
     assert set(wb.names) == set(file_wb.names)
     for n, c in file_wb.names.items():
         d = wb.names[n]
-        assert (d.sheet, d.address, d.number_format, d.decimals, d.percent) == \
-            (c.sheet, c.address, c.number_format, c.decimals, c.percent), n
+        assert (d.sheet, d.address, d.decimals, d.percent, is_date_format(d.number_format)) == \
+            (c.sheet, c.address, c.decimals, c.percent, is_date_format(c.number_format)), n
         assert _cmp(d) == _cmp(c), n
     assert wb.names["budget_adjust_rate"].formula is None           # the typed 0.00% is seen as typed
     assert wb.names["budget_completion_rate"].formula is not None
@@ -281,7 +431,7 @@ def test_addin_model_equals_file_model(filled):
         for r, s in zip(t.rows, u.rows):
             for h in t.headers:
                 assert _cmp(s.get(h)) == _cmp(r.get(h)), (k, r.index, h)
-                assert s[h].number_format == r[h].number_format, (k, r.index, h)
+                assert (s[h].decimals, s[h].percent) == (r[h].decimals, r[h].percent), (k, r.index, h)
     for sheet, grid in file_wb.cells.items():
         other = wb.cells[sheet]
         for key in set(grid) | set(other):
@@ -293,7 +443,7 @@ def test_addin_model_equals_file_model(filled):
 
 def test_addin_reader_reads_in_bulk(filled, monkeypatch):
     """One values read per sheet, whatever the number of cells."""
-    book = _book(addin.book_payload(filled))
+    book = _book(book_payload(filled))
     reads = []
     orig = xw.main.Range.value.fget
 
@@ -305,14 +455,11 @@ def test_addin_reader_reads_in_bulk(filled, monkeypatch):
     assert len(reads) == len(book.sheets)
 
 
-def test_addin_values_only_detects_constants_by_value(tmp_path):
+def test_addin_values_only_detects_constants_by_value(made):
     """Without formulas, a template formula cell whose value its formula cannot produce from the
     current inputs was typed over; one whose value matches keeps the formula."""
-    cells, tables = _example()
-    cells["budget_completion_rate"] = 0.9851       # typed, differs from 489.12 / 496.50
-    path = tmp_path / "typed.xlsx"
-    fill(path, cells, tables)
-    wb = build_model(raw_from_book(_book(addin.book_payload(path))), "typed.xlsx")
+    path = made["typed"]
+    wb = build_model(raw_from_book(_book(book_payload(path))), "typed.xlsx")
     assert wb.names["budget_completion_rate"].formula is None
     assert wb.names["budget_adjusted"].formula is not None
     rate = wb.tables["indicators"].rows[0]["完成率"]
@@ -330,44 +477,111 @@ def test_addin_install_unsupported_os_exits_2(monkeypatch):
     assert "Windows" in res.output and "macOS" in res.output and "无法安装" in res.output
 
 
-def test_addin_interpreter_config_keeps_other_settings(tmp_path):
+ZHANG = r"C:\Users\张三\AppData\Local\Programs\Python\Python311\python.exe"
+
+
+def _vba_input(data: bytes, codepage: str = "cp936") -> dict[str, str]:
+    """The config as xlwings' VBA GetConfig reads it: `Line Input #` in the ANSI code page (cp936
+    on Chinese Windows), then `"KEY","VALUE"` split at the comma, quotes removed."""
+    out = {}
+    for line in data.decode(codepage).split("\r\n"):
+        if line:
+            key, _, value = line.partition(",")
+            out[key.strip('"')] = value.strip('"')
+    return out
+
+
+def test_addin_config_is_read_back_by_vba_on_chinese_windows(tmp_path, monkeypatch):
+    """A user named 张三: the config is written in the locale's code page as xlwings writes it, so
+    the VBA reads the interpreter path back exactly (UTF-8 would come back as mojibake)."""
+    import locale
+    monkeypatch.setattr(locale, "getpreferredencoding", lambda do_setlocale=True: "cp936")
     conf = tmp_path / ".myaddin" / "myaddin.conf"
     conf.parent.mkdir()
-    conf.write_text('"SHOW CONSOLE","True"\n"INTERPRETER_WIN","C:\\old\\python.exe"\n', encoding="utf-8")
-    addin.write_interpreter_config(conf, r"C:\Python311\python.exe", platform="win32")
-    text = conf.read_text(encoding="utf-8")
-    assert '"SHOW CONSOLE","True"' in text
-    assert '"INTERPRETER_WIN","C:\\Python311\\python.exe"' in text and "old" not in text
+    conf.write_bytes('"SHOW CONSOLE","True"\r\n"INTERPRETER_WIN","C:\\旧\\python.exe"\r\n'.encode("cp936"))
+    addin.write_interpreter_config(conf, ZHANG, platform="win32", environ={})
+    data = conf.read_bytes()
+    assert _vba_input(data) == {"SHOW CONSOLE": "True", "INTERPRETER_WIN": ZHANG}
+    assert data.decode("utf-8", errors="replace") != data.decode("cp936")     # not UTF-8
     assert addin.config_file("darwin").parts[-3:] == ("com.microsoft.Excel", "Data", "myaddin.conf")
     assert addin.config_file("win32").parts[-2:] == (".myaddin", "myaddin.conf")
 
 
-def test_addin_install_uses_xlwings_installer_and_module_name(monkeypatch, tmp_path):
-    """On Windows/macOS the add-in goes through xlwings' own installer, under the name that makes
-    the ribbon macro import xlcheck.addin, and the VBA is pointed at this Python."""
-    import sys
-    import xlwings.cli as xwcli
-    seen = []
+def test_addin_config_under_conda_names_the_environment(tmp_path, monkeypatch):
+    """Anaconda on Windows: CONDA PATH / CONDA ENV (the VBA activates the environment), as
+    xlwings' own config_create writes them; a stale INTERPRETER_WIN goes."""
+    conf = tmp_path / "myaddin.conf"
+    conf.write_bytes(b'"INTERPRETER_WIN","C:\\old\\python.exe"\r\n')
+    env = {"CONDA_DEFAULT_ENV": "xlcheck", "CONDA_EXE": r"C:\Users\张三\miniconda3\Scripts\conda.exe"}
+    addin.write_interpreter_config(conf, ZHANG, platform="win32", encoding="cp936", environ=env)
+    assert _vba_input(conf.read_bytes()) == {"CONDA PATH": r"C:\Users\张三\miniconda3", "CONDA ENV": "xlcheck"}
+    import xlwings.cli as xwcli      # the same root as xlwings computes, in this OS's path form
+    monkeypatch.setenv("CONDA_DEFAULT_ENV", "xlcheck")
+    monkeypatch.setenv("CONDA_EXE", "/home/u/miniconda3/bin/conda")
+    assert addin.conda_settings() == xwcli.get_conda_settings() == ("/home/u/miniconda3", "xlcheck")
+    # on macOS xlwings writes the interpreter even under conda
+    addin.write_interpreter_config(conf, "/opt/conda/bin/python", platform="darwin", encoding="utf-8", environ=env)
+    assert _vba_input(conf.read_bytes(), "utf-8") == {"INTERPRETER_MAC": "/opt/conda/bin/python"}
 
-    def fake_install(args):
-        p = Path(args.file)
-        seen.append((p.name, p.read_bytes()[:2]))
-    monkeypatch.setattr(xwcli, "addin_install", fake_install)
+
+def test_addin_config_path_outside_the_code_page_fails_clearly(tmp_path, monkeypatch):
+    import sys
+    import xlwings
+    import xlwings.cli as xwcli
+    monkeypatch.setattr(xlwings, "apps", [])               # no running Excel
+    monkeypatch.setattr(xwcli, "get_addin_dir", lambda global_location=False: str(tmp_path))
     monkeypatch.setattr("sys.platform", "win32")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("USERPROFILE", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", r"C:\Users\Ελένη\python.exe")      # not in cp936
+    monkeypatch.setattr(addin, "config_encoding", lambda: "cp936")
+    monkeypatch.setattr(addin, "config_file", lambda platform=None: tmp_path / ".myaddin" / "myaddin.conf")
     messages = []
-    assert addin.install_addin(ROOT / "addin" / "xlcheck.xlam", echo=messages.append) == 0
-    assert seen == [("xlcheck.addin.xlam", b"PK")]
-    assert addin.ribbon_command(seen[0][0]) == "import xlcheck.addin;xlcheck.addin.main()"
-    conf = tmp_path / ".myaddin" / "myaddin.conf"
-    assert f'"INTERPRETER_WIN","{sys.executable}"' in conf.read_text(encoding="utf-8")
+    assert addin.install_addin(ROOT / "addin" / "xlcheck.xlam", echo=messages.append) == 1
+    assert "安装失败" in messages[0] and "cp936" in messages[0]
+
+
+def _install(monkeypatch, tmp_path, addin_dir):
+    import xlwings
+    import xlwings.cli as xwcli
+    monkeypatch.setattr(xlwings, "apps", [])               # no running Excel: xlwings just copies
+    monkeypatch.setattr(xwcli, "get_addin_dir", lambda global_location=False: str(addin_dir))
+    monkeypatch.setattr("sys.platform", "win32")
+    monkeypatch.setattr(addin, "config_file", lambda platform=None: tmp_path / ".myaddin" / "myaddin.conf")
+    monkeypatch.delenv("CONDA_DEFAULT_ENV", raising=False)
+    messages = []
+    code = addin.install_addin(ROOT / "addin" / "xlcheck.xlam", echo=messages.append)
+    return code, messages
+
+
+def test_addin_install_lands_in_xlstart_under_the_module_name(monkeypatch, tmp_path):
+    """xlwings' own installer copies the add-in into XLSTART under the name that makes the ribbon
+    macro import xlcheck.addin; the VBA is pointed at this Python."""
+    import sys
+    xlstart = tmp_path / "XLSTART"
+    xlstart.mkdir()
+    code, messages = _install(monkeypatch, tmp_path, xlstart)
+    assert code == 0, messages
+    installed = xlstart / addin.INSTALLED_NAME
+    assert installed.read_bytes() == (ROOT / "addin" / "xlcheck.xlam").read_bytes()
+    assert addin.ribbon_command(installed.name) == "import xlcheck.addin;xlcheck.addin.main()"
+    conf = _vba_input((tmp_path / ".myaddin" / "myaddin.conf").read_bytes(), addin.config_encoding())
+    assert conf == {"INTERPRETER_WIN": sys.executable}
     assert any("已安装" in m for m in messages)
+
+
+def test_addin_install_reports_a_copy_that_did_not_land(monkeypatch, tmp_path):
+    """xlwings' installer prints an English repr and returns when the copy fails: xlcheck checks
+    the file and says so in Chinese, exit 1, and writes no config."""
+    code, messages = _install(monkeypatch, tmp_path, tmp_path / "无此文件夹" / "XLSTART")
+    assert code == 1
+    assert messages[0].startswith("安装失败") and "XLSTART" in messages[0]
+    assert not any("已安装" in m for m in messages)
+    assert any("FileNotFoundError" in m for m in messages)          # xlwings' own words, as detail
+    assert not (tmp_path / ".myaddin" / "myaddin.conf").exists()
 
 
 def test_addin_round_trip_keeps_explanation_written_in_excel(filled):
     """校验 → the officer types a 填报单位说明 into the sheet the add-in wrote → 校验 again."""
-    payload = addin.book_payload(filled)
+    payload = book_payload(filled)
     first = _book(payload)
     addin.validate(first)
     rows = _review_rows(first)                       # what Excel now shows in 审核结果

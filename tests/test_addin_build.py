@@ -1,10 +1,13 @@
-"""The desktop add-in (addin/xlcheck.xlam) and the xlwings Lite script are built reproducibly."""
+"""The desktop add-in (addin/xlcheck.xlam) is built reproducibly and checked in; the xlwings Lite
+script is built from the current sources by one command (addin/build_lite.py) and never checked in."""
 from __future__ import annotations
 
 import importlib.util
 import subprocess
 import sys
+import sys as _sys
 import textwrap
+import tomllib
 import zipfile
 from pathlib import Path
 from xml.etree.ElementTree import fromstring
@@ -13,6 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "addin" / "build_addin.py"
+BUILD_LITE = ROOT / "addin" / "build_lite.py"
 CUI = "{http://schemas.microsoft.com/office/2006/01/customui}"
 
 
@@ -26,10 +30,38 @@ def _build_module():
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("addin-build")
-    proc = subprocess.run([sys.executable, str(BUILD), "--out", str(out)], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    for cmd in ([sys.executable, str(BUILD), "--out", str(out)],
+                [sys.executable, str(BUILD_LITE), "--out", str(out / "lite-build")]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
     return out
+
+
+def _vba(xlam: Path) -> dict[str, str]:
+    """Module name -> VBA source of an .xlam, read by oletools' olevba."""
+    from oletools.olevba import VBA_Parser
+    parser = VBA_Parser(str(xlam))
+    try:
+        return {Path(n).stem: code for _f, _s, n, code in parser.extract_macros()}
+    finally:
+        parser.close()
+
+
+def test_addin_vba_names_the_installed_xlwings_version():
+    """The shipped VBA calls version-named files (xlwings64-X.dll, xlwings-X.applescript on Mac):
+    the installed xlwings — pinned exactly in pyproject.toml — must be that version X."""
+    import xlwings
+    src = _vba(ROOT / "addin" / "xlcheck.xlam")["xlwings"]
+    const = [ln for ln in src.splitlines() if ln.strip().startswith("Public Const XLWINGS_VERSION")]
+    assert len(const) == 1
+    vba_version = const[0].split('"')[1]
+    assert vba_version == xlwings.__version__, \
+        f"addin/xlcheck.xlam carries xlwings {vba_version}'s VBA, xlwings {xlwings.__version__} is installed: " \
+        "rebuild with python addin/build_addin.py and update the pin"
+    assert f'"xlwings64-{vba_version}.dll"' in src and f'"xlwings32-{vba_version}.dll"' in src
+    assert 'AppleScriptTask("xlwings-" & XLWINGS_VERSION & ".applescript"' in src
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    assert f"xlwings=={vba_version}" in [d.split(";")[0].replace(" ", "") for d in deps]
 
 
 def test_addin_build_ribbon_has_tab_and_button(built):
@@ -52,18 +84,17 @@ def test_addin_build_ribbon_has_tab_and_button(built):
 
 def test_addin_build_button_macro_runs_xlcheck_main(built):
     """The VBA project is xlwings' own, kept byte for byte, and its ribbon macro imports the
-    module named like the add-in file: xlcheck.xlam → `import xlcheck; xlcheck.main()`."""
+    module named like the add-in file: xlcheck.addin.xlam → `import xlcheck.addin; xlcheck.addin.main()`."""
     mod = _build_module()
     with zipfile.ZipFile(built / "xlcheck.xlam") as z:
         vba = z.read("xl/vbaProject.bin")
     with zipfile.ZipFile(mod.xlwings_dir() / mod.TEMPLATE_NAME) as z:
         assert z.read("xl/vbaProject.bin") == vba
-    modules = mod.vba_modules(vba)
+    modules = _vba(built / "xlcheck.xlam")
     src = modules["RibbonMyAddin"]
     assert "Sub RunMain(control As IRibbonControl)" in src
     assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in src
     assert "Function RunPython" in modules["xlwings"]
-    # installed as xlcheck.addin.xlam, the macro runs `import xlcheck.addin;xlcheck.addin.main()`
     import importlib
     import xlcheck.addin
     command = xlcheck.addin.ribbon_command(xlcheck.addin.INSTALLED_NAME)
@@ -72,68 +103,73 @@ def test_addin_build_button_macro_runs_xlcheck_main(built):
     assert callable(importlib.import_module(module).main)
 
 
-def test_addin_build_is_reproducible_and_checked_in(built, tmp_path):
-    import xlwings
-    proc = subprocess.run([sys.executable, str(BUILD), "--out", str(tmp_path)], capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr
+def test_addin_build_is_reproducible_and_checked_in(built):
+    """Same xlwings, same sources: the build gives the checked-in bytes."""
     for name in ("xlcheck.xlam", "LICENSE-xlwings.txt", "lite/requirements.txt"):
-        assert (tmp_path / name).read_bytes() == (built / name).read_bytes(), name
+        assert (ROOT / "addin" / name).read_bytes() == (built / name).read_bytes(), name
+
+
+def test_addin_lite_script_is_built_not_committed(built):
+    tracked = subprocess.run(["git", "ls-files", "addin/lite", "build"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.split()
+    assert tracked == ["addin/lite/requirements.txt"]
+    main = (built / "lite-build" / "main.py").read_text(encoding="utf-8")
+    assert "@script" in main and "async def validate(book: xw.Book)" in main
+    assert (built / "lite-build" / "requirements.txt").read_bytes() == \
+        (ROOT / "addin" / "lite" / "requirements.txt").read_bytes()
     mod = _build_module()
-    files = mod.bundle_files()          # same sources, same script (sources may change between builds)
-    assert mod.build_lite_main(files) == mod.build_lite_main(list(files))
-    with zipfile.ZipFile(ROOT / "addin" / "xlcheck.xlam") as z:
-        checked_in_version = mod.check_template_macro(z.read("xl/vbaProject.bin"))
-    if checked_in_version == xlwings.__version__:
-        assert (ROOT / "addin" / "xlcheck.xlam").read_bytes() == (built / "xlcheck.xlam").read_bytes()
+    files = mod.bundle_files()
+    names = {n for n, _ in files}
+    assert "xlcheck/addin.py" in names and "xlcheck/checks/interface.toml" in names
+    assert not any(n.startswith("xlcheck/serve/") or n == "xlcheck/cli.py" for n in names)
+    assert mod.build_lite_main(files) == mod.build_lite_main(list(files))       # deterministic
 
 
 def test_addin_build_keeps_xlwings_licence(built):
     text = (built / "LICENSE-xlwings.txt").read_text(encoding="utf-8")
     assert "BSD 3-clause" in text and "Zoomer Analytics" in text
     assert "Redistributions in binary form must reproduce the above copyright notice" in text
-    checked_in = (ROOT / "addin" / "LICENSE-xlwings.txt").read_text(encoding="utf-8")
-    assert "BSD 3-clause" in checked_in and "Redistributions in binary form" in checked_in
 
 
-def test_addin_build_lite_requirements(built):
-    import xlwings
-    lines = [ln.strip() for ln in (built / "lite" / "requirements.txt").read_text(encoding="utf-8").splitlines()
-             if ln.strip() and not ln.startswith("#")]
-    assert lines[0] == f"xlwings=={xlwings.__version__}"
-    assert "pandas" in lines and "pandera" in lines
-    assert not any("xlcheck" in ln or "http" in ln for ln in lines)     # xlcheck is embedded, no URL
+LITE_RUN = """
+import asyncio, json, os, runpy, sys
+os.environ["XLWINGS_LICENSE_KEY"] = "noncommercial"
+sys.path = [p for p in sys.path if not p.rstrip("/").endswith("src")]
+import xlwings, xlwings.server       # loaded before the script, as in Lite
+before = set(sys.modules)
+ns = runpy.run_path({main!r})
+import xlcheck, xlcheck.addin
+assert "xlcheck-" in xlcheck.__file__, xlcheck.__file__
+book = xlwings.Book(json=json.load(open({payload!r}, encoding="utf-8")))
+asyncio.run(ns["validate"](book))
+stdlib = set(sys.stdlib_module_names)
+third = sorted({{m.split(".")[0] for m in set(sys.modules) - before if not m.startswith("_")}} - stdlib - {{"xlcheck"}})
+print(json.dumps({{"imports": third, "actions": book.json()["actions"]}}, ensure_ascii=False, default=str))
+"""
 
 
-def test_addin_build_lite_script_validates_with_embedded_xlcheck(built, tmp_path):
-    """Run the Lite script as Lite would (its @script coroutine with a Book), in a fresh
-    interpreter: xlcheck comes from the embedded bundle, and 审核结果 is written."""
-    from xlcheck.fill import fill
-    import tomllib
-    data = tomllib.loads((ROOT / "examples" / "data" / "clean-2024.toml").read_text(encoding="utf-8"))
-    tables = {k: data[k] for k in ("tasks", "indicators", "scores", "problems") if k in data}
-    wbpath = tmp_path / "lite.xlsx"
-    fill(wbpath, dict(data["cells"]), tables)
-    code = textwrap.dedent(f"""
-        import asyncio, os, runpy, sys
-        os.environ["XLWINGS_LICENSE_KEY"] = "noncommercial"
-        sys.path = [p for p in sys.path if not p.rstrip("/").endswith("src")]
-        import xlwings                       # loaded before the block below, as in Lite
-        class NotInLite:                     # what Lite has not: only requirements.txt + Pyodide
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("openpyxl", "lxml", "click", "python_calamine"):
-                    raise ImportError(name + " is not installed in xlwings Lite")
-        sys.meta_path.insert(0, NotInLite())
-        ns = runpy.run_path({str(built / "lite" / "main.py")!r})
-        import xlcheck, xlcheck.addin
-        assert "xlcheck-" in xlcheck.__file__, xlcheck.__file__
-        book = xlcheck.addin.remote_book(xlcheck.addin.book_payload({str(wbpath)!r}))
-        asyncio.run(ns["validate"](book))
-        acts = book.json()["actions"]
-        vals = [a for a in acts if a["func"] == "setValues"][0]["values"]
-        print(vals[0][0]); print(vals[1])
-    """)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+def test_addin_lite_script_validates_with_embedded_xlcheck(built, tmp_path):
+    """The freshly built Lite script, run as Lite runs a script (its @script coroutine with a
+    Book), in a fresh interpreter: xlcheck comes from the embedded bundle, 审核结果 is written, and
+    the third-party packages it imports are exactly those requirements.txt lists."""
+    import json
+    sys.path.insert(0, str(ROOT / "tests"))
+    from payloads import book_payload
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(book_payload(ROOT / "examples" / "huangpu-2022.xlsx"), ensure_ascii=False),
+                       encoding="utf-8")
+    code = textwrap.dedent(LITE_RUN.format(main=str(built / "lite-build" / "main.py"), payload=str(payload)))
+    proc = subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "审核结果" in proc.stdout and "审核结论" in proc.stdout
-    assert "审核结论：" in proc.stdout          # the script's one-line summary
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "审核结论" in proc.stdout
+    writes = [a for a in out["actions"] if a["func"] == "setValues"]
+    assert writes and str(writes[0]["values"][0][0]).startswith("审核结果")
+    mod = _build_module()
+    required = [ln.split("==")[0].strip() for ln in (ROOT / "addin" / "lite" / "requirements.txt")
+                .read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
+    assert sorted(required) == sorted(mod.LITE_IMPORTS)
+    # what the script imported beyond xlwings (already loaded, as in Lite) and the standard library:
+    # a package Pyodide does not ship must be listed, and then tests/test_lite_pyodide.py must load it
+    assert set(out["imports"]) <= set(mod.LITE_IMPORTS), \
+        f"the Lite path imports {out['imports']}: list it in addin/lite/requirements.txt, or import it lazily"

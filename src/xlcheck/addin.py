@@ -1,8 +1,9 @@
 """校验 inside Excel: `validate(book)` checks an open xlwings Book and writes 审核结果 into it.
 
 Engine-agnostic: the same function serves the desktop add-in (ribbon 绩效自评 → 校验, through
-xlwings' RunPython: `main()`), xlwings Lite (`addin/lite/main.py` → `validate_async`), and tests on
-any OS through xlwings' remote interface (`remote_book(book_payload(path))`).
+xlwings' RunPython: `main()`), xlwings Lite (the script addin/build_lite.py builds → `validate_async`), and tests on
+any OS through xlwings' remote interface (`remote_book(payload)`, with payloads built the way
+xlwings' clients build them: tests/payloads.py).
 
 It reads the book in bulk (xlwings_reader), runs the same checks as the command line, lays out the
 review sheet with the file writer's own pure layout (`review.review_layout`), writes its values in
@@ -122,6 +123,53 @@ def _engine(book) -> str:
         return book.app.engine.name
     except Exception:
         return "remote"
+
+
+# Write actions each xlwings client implements: on the remote interface xlwings turns every write
+# into an action that the client in Excel carries out, and a client stops at an action it lacks.
+# "VBA": xlwings/addin/Remote.bas (RunRemotePython); "Microsoft Office Scripts": xlwings/js/xlwings.ts
+# — both ship in the xlwings wheel and tests/test_addin.py reads them there; "Office.js":
+# xlwings-server's client (xlwings Lite, xlwings Server), listed in addin/clients/officejs-actions.txt.
+_COMMON_ACTIONS = frozenset((
+    "activateSheet", "addHyperlink", "addPicture", "addSheet", "addTable", "alert", "copyRange",
+    "deletePicture", "nameDelete", "namesAdd", "rangeClear", "rangeClearContents", "rangeClearFormats",
+    "rangeDelete", "rangeInsert", "rangeSelect", "resizeTable", "runMacro", "setAutofit", "setNumberFormat",
+    "setPictureHeight", "setPictureName", "setPictureWidth", "setRangeColor", "setRangeName",
+    "setSheetName", "setTableName", "setTableStyle", "setValues", "sheetClear", "sheetClearContents",
+    "sheetClearFormats", "sheetDelete", "showAutofilterTable", "showHeadersTable", "showTotalsTable",
+    "updatePicture"))
+CLIENT_ACTIONS = {
+    "VBA": _COMMON_ACTIONS,
+    "Microsoft Office Scripts": _COMMON_ACTIONS,
+    "Office.js": _COMMON_ACTIONS | {"copyFromRange", "freezePaneAtRange", "freezePaneUnfreeze",
+                                    "rangeAdjustIndent", "rangeGroup", "rangeUngroup", "setFontProperty"},
+}
+# what each formatting step sends on the remote interface
+PROPERTY_ACTIONS = {"fill": "setRangeColor", "color": "setFontProperty", "bold": "setFontProperty",
+                    "italic": "setFontProperty", "size": "setFontProperty", "wrap": "setWrapText",
+                    "h_align": "setHorizontalAlignment", "v_align": "setVerticalAlignment",
+                    "border": "setBorderProperty", "column_width": "setColumnWidth",
+                    "hidden": "setColumnHidden", "autofit": "setAutofit", "freeze": "freezePaneAtRange",
+                    "select": "rangeSelect"}
+
+
+def client_actions(book) -> frozenset | None:
+    """The write actions the calling client implements (None: not the remote interface, anything
+    goes); an unknown client gets what every known client implements."""
+    if _engine(book) != "remote":
+        return None
+    try:
+        client = book.api["client"]
+    except Exception:
+        client = None
+    return CLIENT_ACTIONS.get(client, _COMMON_ACTIONS)
+
+
+def can(book, step: str) -> bool:
+    """Whether a formatting step (PROPERTY_ACTIONS key) reaches Excel on this client; a step that
+    cannot is left out (the review sheet keeps its values, links and fills), never sent to fail."""
+    allowed = client_actions(book)
+    return allowed is None or PROPERTY_ACTIONS[step] in allowed
 
 
 def _try(fn, *args, **kwargs):
@@ -268,16 +316,19 @@ def _write_layout(book, layout):
     sheet.range((1, 1)).value = grid                      # one bulk write
     setters = {prop: fn for prop, _d, fn in PROPERTIES}
     for prop, v, (r0, c0, r1, c1) in format_plan(layout):
-        _try(setters[prop], sheet.range((r0, c0), (r1, c1)), v)
+        if can(book, prop):
+            _try(setters[prop], sheet.range((r0, c0), (r1, c1)), v)
     engine = _engine(book)
     for i, col in enumerate(layout.columns, 1):
         width = col.width * 5.7 + 3 if engine == "remote" else col.width   # remote: points
-        _try(setattr, sheet.range((1, i)), "column_width", width)
-        if col.hidden:
+        if can(book, "column_width"):
+            _try(setattr, sheet.range((1, i)), "column_width", width)
+        if col.hidden and can(book, "hidden"):
             _try(setattr, sheet.range((1, i)).columns, "hidden", True)
-    if layout.max_row > layout.header_row:
+    if layout.max_row > layout.header_row and can(book, "autofit"):
         _try(sheet.range((layout.header_row + 1, 1), (layout.max_row, ncols)).rows.autofit)
-    _try(sheet.freeze_panes.freeze_at, f"1:{layout.freeze_rows}")
+    if can(book, "freeze"):
+        _try(sheet.freeze_panes.freeze_at, f"1:{layout.freeze_rows}")
     sheet.activate()
     if engine == "excel":
         _desktop_extras(book, sheet, layout)
@@ -321,108 +372,20 @@ def write_message(book, title: str, lines: list[str]):
     sheet = _review_sheet(book)
     rows = [[title]] + [[line] for line in lines]
     sheet.range((1, 1)).value = [[cell_value(r[0])] for r in rows]
-    _try(setattr, sheet.range((1, 1)).font, "bold", True)
-    _try(setattr, sheet.range((1, 1)).font, "size", 14)
-    _try(setattr, sheet.range((1, 1)).font, "color", (192, 0, 0))
-    _try(setattr, sheet.range((1, 1)), "column_width", 120 * 5.7 if _engine(book) == "remote" else 120)
-    _try(setattr, sheet.range((2, 1), (len(rows), 1)), "wrap_text", True)
+    if can(book, "bold"):
+        _try(setattr, sheet.range((1, 1)).font, "bold", True)
+        _try(setattr, sheet.range((1, 1)).font, "size", 14)
+        _try(setattr, sheet.range((1, 1)).font, "color", (192, 0, 0))
+    if can(book, "column_width"):
+        _try(setattr, sheet.range((1, 1)), "column_width", 120 * 5.7 if _engine(book) == "remote" else 120)
+    if can(book, "wrap"):
+        _try(setattr, sheet.range((2, 1), (len(rows), 1)), "wrap_text", True)
     sheet.activate()
     _try(sheet.range((1, 1)).select)
     return sheet
 
 
 # ---------------------------------------------------------------- the remote interface (tests, any OS)
-
-def _payload_value(v):
-    """A model value as the Office.js client sends it (dates as ISO strings, errors as text)."""
-    if v is None:
-        return ""
-    if isinstance(v, _dt.datetime):
-        return v.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    if isinstance(v, _dt.date):
-        return f"{v.isoformat()}T00:00:00.000Z"
-    if isinstance(v, (bool, int, float)):
-        return v
-    return str(v)
-
-
-def _quote_sheet(name: str) -> str:
-    import re
-    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name) else "'" + name.replace("'", "''") + "'"
-
-
-def book_payload(path, *, name: str | None = None, active_sheet: int = 0) -> dict:
-    """The JSON book payload xlwings' remote interface receives from the Office.js client
-    (xlwings Lite / xlwings Server), built from a workbook file: values only, as the client sends
-    them — no formulas, no number formats (see xlwings_reader for how the reader copes)."""
-    import xlwings as xw
-    from pathlib import Path
-    from .ooxml import range_bounds, read_package
-    from .reader import _NAME_REF
-    raw = read_package(path)
-    sheets = []
-    for sname in raw.sheets:
-        grid = raw.cells.get(sname, {})
-        nrows = max((r for r, _c in grid), default=0)
-        ncols = max((c for _r, c in grid), default=0)
-        values = [["" for _ in range(ncols)] for _ in range(nrows)]
-        rmin = cmin = None
-        for (r, c), cell in grid.items():
-            values[r - 1][c - 1] = _payload_value(cell.value)
-            if cell.value not in (None, ""):
-                rmin = r if rmin is None else min(rmin, r)
-                cmin = c if cmin is None else min(cmin, c)
-        tables = []
-        for t in raw.tables:
-            if t.sheet != sname:
-                continue
-            r0, c0, r1, c1 = range_bounds(t.ref)
-            from .ooxml import col_letters
-            tables.append({
-                "name": t.name, "range_address": t.ref,
-                "header_row_range_address": f"{col_letters(c0)}{r0}:{col_letters(c1)}{r0}",
-                "data_body_range_address": f"{col_letters(c0)}{r0 + 1}:{col_letters(c1)}{r1}",
-                "total_row_range_address": None, "show_headers": True, "show_totals": False,
-                "table_style": "TableStyleLight1", "show_autofilter": True,
-                "show_table_style_first_column": False, "show_table_style_last_column": False,
-                "show_table_style_row_stripes": False, "show_table_style_column_stripes": False,
-                "row_count": r1 - r0 + 1, "column_count": c1 - c0 + 1, "columns": list(t.columns),
-            })
-        used = (f"{_a1(rmin or 1, cmin or 1)}:{_a1(nrows, ncols)}" if nrows and ncols else None)
-        sheets.append({
-            "name": sname, "values": values or [[]], "pictures": [], "shapes": [], "charts": [],
-            "notes": [], "tables": tables, "print_area": None, "visibility": "Visible",
-            "used_range_address": used, "show_gridlines": True, "pivot_tables": [],
-        })
-    names = []
-    for d in raw.names:
-        if d.name.startswith("_xlnm."):
-            continue
-        m = _NAME_REF.match(d.text.lstrip("="))
-        sheet_index = address = None
-        if m:
-            sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
-            if sheet in raw.sheets:
-                sheet_index = raw.sheets.index(sheet)
-                address = d.text.split("!")[-1].replace("$", "")
-        local = d.local_sheet
-        names.append({
-            "name": d.name, "refers_to": "=" + d.text.lstrip("="), "sheet_index": sheet_index,
-            "address": address, "book_scope": local is None,
-            "scope_sheet_name": raw.sheets[local] if local is not None else None,
-            "scope_sheet_index": local,
-        })
-    return {
-        "client": "Office.js", "version": xw.__version__,
-        "book": {"name": name or Path(path).name, "active_sheet_index": active_sheet, "selection": "A1"},
-        "names": names, "sheets": sheets,
-    }
-
-
-def _a1(r: int, c: int) -> str:
-    from .ooxml import col_letters
-    return f"{col_letters(c)}{r}"
-
 
 def remote_book(payload: dict):
     """An xlwings Book on the remote interface (no Excel): `book.json()` holds what it did."""
@@ -471,27 +434,69 @@ def config_file(platform: str | None = None) -> "Path":
     return home / f".{CONFIG_NAME}" / f"{CONFIG_NAME}.conf"
 
 
-def write_interpreter_config(path, interpreter: str, platform: str | None = None) -> None:
-    """Set INTERPRETER_WIN / INTERPRETER_MAC in the add-in's config file, keeping other settings."""
+def config_encoding() -> str:
+    """The encoding xlwings writes its config in and the VBA reads it with (`Input #` uses the ANSI
+    code page on Windows: cp936 on Chinese Windows); xlwings' `config_create` opens the file with
+    the locale's default encoding, and so do we."""
+    import locale
+    return locale.getpreferredencoding(False)
+
+
+def conda_settings(environ=None) -> tuple[str | None, str | None]:
+    """(CONDA PATH, CONDA ENV) when this Python runs in an activated conda environment, as
+    xlwings.cli.get_conda_settings computes them (the conda root: CONDA_EXE minus Scripts\\conda.exe)."""
+    environ = os.environ if environ is None else environ
+    env, exe = environ.get("CONDA_DEFAULT_ENV"), environ.get("CONDA_EXE")
+    if not (env and exe):
+        return None, None
+    sep = "\\" if "\\" in exe else os.sep
+    return sep.join(exe.split(sep)[:-2]), env
+
+
+MANAGED_KEYS = ("INTERPRETER_WIN", "INTERPRETER_MAC", "CONDA PATH", "CONDA ENV")
+
+
+def config_settings(interpreter: str, platform: str, environ=None) -> list[tuple[str, str]]:
+    """What xlwings' own `config_create` writes: under conda on Windows the conda root and
+    environment (the VBA activates it), otherwise the interpreter for this OS."""
+    conda_path, conda_env = conda_settings(environ)
+    if conda_path and platform.startswith("win"):
+        return [("CONDA PATH", conda_path), ("CONDA ENV", conda_env)]
+    key = "INTERPRETER_MAC" if platform.startswith("darwin") else "INTERPRETER_WIN"
+    return [(key, interpreter)]
+
+
+def write_interpreter_config(path, interpreter: str, platform: str | None = None, *,
+                             encoding: str | None = None, environ=None) -> None:
+    """Point the add-in's VBA at this Python (see config_settings), keeping the user's other
+    settings; written in the encoding the VBA reads (config_encoding). Raises UnicodeEncodeError
+    when a path cannot be written in that code page (the VBA could not read it either)."""
     import sys
     from pathlib import Path
+    from .atomic import write_atomic
     platform = platform or sys.platform
-    key = "INTERPRETER_MAC" if platform.startswith("darwin") else "INTERPRETER_WIN"
+    encoding = encoding or config_encoding()
+    settings = config_settings(interpreter, platform, environ)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = []
     if path.exists():
-        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
-                 if not ln.strip().strip('"').upper().startswith(key)]
-    lines.append(f'"{key}","{interpreter}"')
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for ln in path.read_bytes().decode(encoding, errors="replace").splitlines():
+            key = ln.split(",", 1)[0].strip().strip('"').upper()
+            if ln.strip() and key not in MANAGED_KEYS:
+                lines.append(ln)
+    lines += [f'"{k}","{v}"' for k, v in settings]
+    # CRLF: what VBA's Line Input expects on Windows; Input # also accepts it on macOS
+    write_atomic(path, ("\r\n".join(lines) + "\r\n").encode(encoding))
 
 
 def install_addin(xlam=None, *, echo=print) -> int:
     """`xlcheck addin install`: copy the add-in into Excel's XLSTART folder with xlwings' own
-    installer (as `xlwings addin install --file` does), named INSTALLED_NAME, and point it at this
-    Python. Returns the exit code."""
+    installer (as `xlwings addin install --file` does), named INSTALLED_NAME, check that it landed,
+    and point it at this Python. Returns the exit code."""
     import argparse
+    import contextlib
+    import io
     import sys
     from pathlib import Path
     if not (sys.platform.startswith("win") or sys.platform.startswith("darwin")):
@@ -502,21 +507,43 @@ def install_addin(xlam=None, *, echo=print) -> int:
     if path is None or not path.is_file():
         echo(f"找不到加载项文件 {ADDIN_FILE}。请用 --file 指定（源码目录 addin/{ADDIN_FILE}）。")
         return 2
+    said = io.StringIO()      # xlwings' installer prints English and swallows copy errors
     try:
         import shutil
         import tempfile
         import xlwings.cli as xwcli
-        with tempfile.TemporaryDirectory() as tmp:
-            named = Path(tmp) / INSTALLED_NAME      # see INSTALLED_NAME: the name selects the module
-            shutil.copyfile(path, named)
-            xwcli.addin_install(argparse.Namespace(file=str(named), dir=None, glob=False))
-        conf = config_file()
-        write_interpreter_config(conf, sys.executable)
-    except Exception as e:  # Excel missing, XLSTART not writable …
+        with contextlib.redirect_stdout(said):
+            target_dir = Path(xwcli.get_addin_dir())
+            with tempfile.TemporaryDirectory() as tmp:
+                named = Path(tmp) / INSTALLED_NAME      # see INSTALLED_NAME: the name selects the module
+                shutil.copyfile(path, named)
+                xwcli.addin_install(argparse.Namespace(file=str(named), dir=None, glob=False))
+    except Exception as e:  # Excel missing, XLSTART not found …
         echo(f"安装失败：{type(e).__name__}: {e}")
         echo("请确认已安装 Microsoft Excel 并至少打开过一次，然后关闭 Excel 再运行本命令。")
         return 1
-    echo(f"已安装“绩效自评”加载项（{INSTALLED_NAME}），Python：{sys.executable}")
+    target = target_dir / INSTALLED_NAME
+    if not target.is_file() or target.stat().st_size != path.stat().st_size:
+        echo(f"安装失败：加载项没有复制到 Excel 的启动文件夹（XLSTART）：{target}")
+        echo("请完全退出 Excel（任务管理器中也没有 EXCEL.EXE）后重新运行本命令；"
+             "仍然失败时，请检查该文件夹是否可写（公司电脑可能需要管理员权限），详见 addin/README.md“安装失败”。")
+        detail = said.getvalue().strip()
+        if detail:
+            echo("技术信息：" + detail.replace("\n", " "))
+        return 1
+    conf = config_file()
+    try:
+        write_interpreter_config(conf, sys.executable)
+    except UnicodeEncodeError:
+        echo(f"安装失败：Python 的路径 {sys.executable} 含有本机系统编码（{config_encoding()}）"
+             "无法表示的字符，Excel 读不出这个路径。")
+        echo("请把 Python 安装到只含英文字母和数字的文件夹（例如 C:\\Python311），再运行本命令。")
+        return 1
+    except OSError as e:
+        echo(f"安装失败：无法写入设置文件 {conf}：{e}")
+        return 1
+    echo(f"已安装“绩效自评”加载项：{target}")
+    echo(f"Python：{sys.executable}")
     echo(f"设置文件：{conf}")
     echo("请完全退出并重新打开 Excel：功能区出现“绩效自评”选项卡，点击“校验”即可审核当前工作簿。")
     return 0

@@ -174,6 +174,39 @@ def template_hints() -> TemplateHints:
         return TemplateHints()
 
 
+def is_date_format(fmt: str) -> bool:
+    """Whether an Excel number format shows a date or time: a y/m/d/h/s code outside quoted
+    text, escapes and [...] sections (colours, locales, elapsed-time brackets count as time)."""
+    out, i, n = [], 0, len(fmt)
+    while i < n:
+        ch = fmt[i]
+        if ch == '"':
+            j = fmt.find('"', i + 1)
+            i = n if j < 0 else j + 1
+            continue
+        if ch in "\\_*":           # escaped / padding / repeat: the next character is literal
+            i += 2
+            continue
+        if ch == "[":
+            j = fmt.find("]", i + 1)
+            inner = fmt[i + 1:j if j > 0 else n].lower()
+            if inner and set(inner) <= set("hms"):
+                return True              # [h]:mm elapsed time
+            i = n if j < 0 else j + 1
+            continue
+        out.append(ch.lower())
+        i += 1
+    codes = "".join(out).split(";")[0]
+    return codes != "general" and any(c in codes for c in "ymdhs")
+
+
+def serial_date(serial: float) -> _dt.datetime:
+    """An Excel serial (1900 date system) as a datetime; serials before 1900-03-01 carry Excel's
+    phantom 1900-02-29."""
+    base = _dt.datetime(1899, 12, 31) if serial < 60 else _dt.datetime(1899, 12, 30)
+    return base + _dt.timedelta(seconds=round(float(serial) * 86400))     # to the second, as Excel shows it
+
+
 _CELL_REF = re.compile(r'"[^"]*"|(?<![A-Za-z_\d.])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![\d(A-Za-z_])')
 
 
@@ -383,6 +416,8 @@ def apply_template_hints(raw: RawBook, *, fill_formulas: bool, hints: TemplateHi
         if cell.number_format == "General" and fmt and fmt != "General":
             cell.number_format = fmt
             cell.decimals, cell.percent = format_decimals(fmt)
+            if is_date_format(fmt) and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                cell.value = serial_date(cell.value)    # Office.js without ExcelApi 1.12 sends the serial
         if fill_formulas and formula and cell.formula is None:
             cell.formula = formula
             return cell
