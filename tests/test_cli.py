@@ -418,3 +418,27 @@ def test_review_sheet_footer_date_is_iso(tmp_path):
     write_review(src, tmp_path / "out.xlsx", res, now=datetime(2026, 12, 1, 4, 12))
     footer = openpyxl.load_workbook(tmp_path / "out.xlsx")[REVIEW_SHEET].oddFooter
     assert footer.right.text == "2026-12-01"                    # not &D (12/01/2026 in a US locale)
+
+
+def test_examples_readme_folder_claims_hold():
+    """examples/README.md: in a folder run COL002 is a 提示 on the three files outside the majority
+    year, and clean-2024 still passes."""
+    files = {Path(f["path"]).stem: f for f in json_files(xlcheck(EXAMPLES, "--no-write", "--format", "json"))}
+    col = {name: [x["severity"] for x in f["findings"] if x["rule"] == "COL002"] for name, f in files.items()}
+    assert {n for n, s in col.items() if s} == {"clean-2024", "guangzhou-2023", "huadu-2021"}
+    assert all(s == ["info"] for s in col.values() if s)
+    assert files["clean-2024"]["status"] == "pass"
+    text = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    assert "COL002，**提示**" in text
+
+
+def test_guide_example_list_draws_no_phone_finding(tmp_path):
+    """docs/审核指南.md's example list, issued and checked as a bureau would: its phones are valid."""
+    guide = (ROOT / "docs" / "审核指南.md").read_text(encoding="utf-8")
+    block = guide.split("```csv\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "名单.csv").write_text(block, encoding="utf-8")
+    p = xlcheck("template", "--from-list", tmp_path / "名单.csv", "-o", tmp_path / "下发")
+    assert p.returncode == 0, p.stdout + p.stderr
+    issued = json_files(xlcheck(tmp_path / "下发", "--no-write", "--format", "json"))
+    assert len(issued) == block.count("\n") - 1
+    assert not [x["message"] for f in issued for x in f["findings"] if x["rule"] == "VAL009"]
