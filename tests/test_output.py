@@ -15,7 +15,9 @@ from xlcheck.output import (backup_path, is_own_output, out_dir_problem, relativ
                             write_outputs)
 from xlcheck.reader import read_workbook
 from xlcheck.review import REVIEW_SHEET
-from xlcheck.runner import FileResult, check_paths, find_workbooks
+from xlcheck.discover import find_workbooks
+from xlcheck.results import FileResult
+from xlcheck.runner import check_paths
 from xlcheck.output import SUMMARY_NAME
 from xlcheck.summary import DETAIL_HEADERS, SUMMARY_HEADERS, top_problems
 
@@ -161,6 +163,13 @@ def test_relative_names_and_own_outputs(tmp_path):
     names = relative_names([str(tmp_path / "x" / "a.xlsx"), str(tmp_path / "y" / "z" / "b.xlsm")])
     assert [n.as_posix() for n in names.values()] == ["x/a.xlsx", "y/z/b.xlsm"]
     assert [n.as_posix() for n in relative_names([str(tmp_path / "a.xlsx")]).values()] == ["a.xlsx"]
+    # the folder named on the command line is the base, even when every file sits in one sub-folder
+    (tmp_path / "收回" / "甲区").mkdir(parents=True)
+    one = [str(tmp_path / "收回" / "甲区" / "a.xlsx")]
+    assert [n.as_posix() for n in relative_names(one, [tmp_path / "收回"]).values()] == ["甲区/a.xlsx"]
+    # same names in different folders never collide
+    two = [str(tmp_path / "x" / "a.xlsx"), str(tmp_path / "y" / "a.xlsx")]
+    assert [n.as_posix() for n in relative_names(two).values()] == ["x/a.xlsx", "y/a.xlsx"]
     assert is_own_output(tmp_path / "a.bak.xlsx") and is_own_output(tmp_path / "a.BAK.xlsm")
     assert not is_own_output(tmp_path / "a.xlsx")
     fake_summary = tmp_path / SUMMARY_NAME

@@ -150,7 +150,7 @@ def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_d
     if not no_write:
         from .output import write_outputs
         rep = write_outputs(results, out_dir=out_base, in_place=in_place, backup=not no_backup,
-                            quiet=quiet or fmt == "json", new_folder=not out_given)
+                            quiet=quiet or fmt == "json", new_folder=not out_given, roots=paths)
         written_ok = rep.ok
     sys.exit(EXIT_OK if written_ok and all(r.status == "pass" for r in results) else EXIT_FAIL)
 

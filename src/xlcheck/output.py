@@ -170,11 +170,15 @@ def drop_own_outputs(files: list[Path], inputs) -> list[Path]:
     return keep
 
 
-def relative_names(paths: list[str]) -> dict[str, Path]:
-    """Each input's path relative to the inputs' common folder (unique, so copies never collide)."""
+def relative_names(paths: list[str], roots=()) -> dict[str, Path]:
+    """Each input's path relative to the common folder of the inputs and of the folders named on the
+    command line (`roots`), so that `xlcheck 收回/` mirrors 收回/'s sub-folders even when every file
+    sits in one of them. Unique, so copies never collide."""
     resolved = {p: Path(p).resolve() for p in paths}
+    folders = [str(r.parent) for r in resolved.values()]
+    folders += [str(Path(r).resolve()) for r in roots if Path(r).is_dir()]
     try:
-        base = Path(os.path.commonpath([str(r.parent) for r in resolved.values()])) if resolved else None
+        base = Path(os.path.commonpath(folders)) if resolved else None
     except ValueError:        # different drives
         base = None
     out: dict[str, Path] = {}
@@ -203,13 +207,14 @@ def _say(msg: str) -> None:
 
 
 def write_outputs(results, *, out_dir, in_place: bool = False, backup: bool = True, quiet: bool = False,
-                  now: datetime | None = None, new_folder: bool = False) -> OutputReport:
+                  now: datetime | None = None, new_folder: bool = False, roots=()) -> OutputReport:
     """Write this run's outputs. `new_folder`: `out_dir` is a base folder and the run gets a new
-    dated folder inside it (`run_folder`), created only when something goes there."""
+    dated folder inside it (`run_folder`), created only when something goes there. `roots`: the
+    files and folders named on the command line (copies mirror the paths below them)."""
     now = now or datetime.now()
     out_dir = Path(out_dir)
     rep = OutputReport()
-    rel = relative_names([r.path for r in results])
+    rel = relative_names([r.path for r in results], roots)
     todo = [r for r in results if r.status != "unreadable"]
     want_summary = not in_place or len(results) > 1
     if new_folder and (want_summary or (todo and not in_place)):
