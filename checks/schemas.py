@@ -1,22 +1,17 @@
-"""pandera schemas of the four tables, validated for all the workbooks of a run in one pass (VAL030–VAL035).
+"""pandera schemas of the four tables (VAL030–VAL035), declared from interface.toml.
 
-Each table's DataFrameSchema is declarative: allowed values per column, the 二级指标 allowed for the
-row's 一级指标, number columns, required cells. Every check carries the id of the rule it reports
-under (check name "VAL031" or "VAL034|年度目标值"), so each rule keeps its own severity and text.
+Each table's schema is declarative: allowed values per column, the 二级指标 allowed for the row's
+一级指标, number columns, required cells. Every check carries the id of the rule it reports under
+(check name "VAL031" or "VAL034|年度目标值"), so each rule keeps its own severity and text.
 
-How a run uses it:
-1. where each file is read (a worker process), `suspect_rows` cuts the workbook down to the table
-   rows that fail some check, by the very same predicates (cheap: no pandas);
-2. those rows of every file of the run become one DataFrame per table (with the workbook's index
-   and the row as hidden columns), validated once with lazy=True; `SchemaErrors.failure_cases`
-   say which check failed in which column, and become findings at the exact cell (sheet, address,
-   field `table.column`, row). The validation runs once for the six rules (the first computes it,
-   the others reuse it through the batch's shared memo).
+The CLI validates each chunk of a run at once: the chunk's rows of a table become one DataFrame
+(with the workbook's index and the row as hidden columns), validated with lazy=True;
+`SchemaErrors.failure_cases` say which check failed in which column and become findings at the
+exact cell. The six rules share that one validation (the batch's memo).
 
-pandera costs over half a second to import, so it is imported lazily: only when some row of the
-run is suspect, once per run (not per worker). A batch of one workbook (the add-in validating the
-open book) evaluates the same declarative checks directly, which gives the same findings without
-the import (tested side by side).
+A single open book (the Excel button, xlwings Lite, the service) evaluates the same declared checks
+row by row: xlwings Lite has no pandas, and pandera's import alone costs most of the add-in's
+one-second budget. tests/test_schemas.py holds both evaluators to the same findings.
 
 Not here, to avoid duplicates: 自评得分's range and non-numeric 自评得分 (PTS004/PTS005); text that is a
 number with commas, full-width digits, units or fuzzy words (VAL003–VAL006); error values (VAL007);
@@ -27,14 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from xlcheck.model import ErrorValue, Table, Workbook
+from xlcheck.model import ErrorValue
 from xlcheck.numbers import parse_number
 from xlcheck.rules import rule
 
 from ._shared import QUAL, QUANT_DIRECTIONS, clean_text, direction, interface, where
 
-WB, ROW = "_wb", "_row"
-PANDERA_MIN_BATCH = 2     # a single workbook (the Excel button) is validated without pandera
+WB = "_wb"
 
 
 # ---------------------------------------------------------------- predicates (pre-screen and pandera)
@@ -75,18 +69,8 @@ class TableSchema:
     required: tuple[str, ...]
 
 
-_SCHEMAS: dict[int, tuple] = {}    # id(iface) -> (iface, schemas): built once per checks directory
-
-
 def table_schemas(iface) -> list[TableSchema]:
     """The declarative content of the four schemas, from interface.toml."""
-    hit = _SCHEMAS.get(id(iface))
-    if hit is None or hit[0] is not iface:
-        hit = _SCHEMAS[id(iface)] = (iface, _build_schemas(iface))
-    return hit[1]
-
-
-def _build_schemas(iface) -> list[TableSchema]:
     levels = iface.levels
     dirs = set(iface.directions)
     status = set(iface.task_status)
@@ -158,57 +142,22 @@ def _rows(workbooks, schema: TableSchema):
             yield i, r, vals
 
 
-def _candidates(schema: TableSchema, rows) -> list:
-    """The rows that fail some check, by the same predicates as the pandera schema: only these go
-    into the frame pandera validates (a clean row cannot fail, and it costs pandera as much).
-    Runs on every row of every workbook, hence the plain loops."""
-    out = []
-    required, elements, row_checks = schema.required, schema.elements, schema.rows
-    for row in rows:
-        vals = row[2]
-        bad = False
-        for c in required:
-            if vals.get(c) is None:
-                bad = True
-                break
-        if not bad:
-            for e in elements:
-                v = vals.get(e.column)
-                if v is not None and not e.ok(v):
-                    bad = True
-                    break
-        if not bad:
-            for rc in row_checks:
-                if not rc.ok(vals):
-                    bad = True
-                    break
-        if bad:
-            out.append(row)
-    return out
-
-
-def _pandera_schema(schema: TableSchema, rows: list | None = None):
-    """The pandera schema; with the batch's `rows` (the frame's source) the row checks read each
-    row's {column: value} from there instead of rebuilding it from the frame's columns."""
+def _pandera_schema(schema: TableSchema):
     import pandera.pandas as pa
     columns = {}
     for c in schema.columns:
-        checks = [pa.Check(e.ok, element_wise=True, name=f"{e.rule}|{e.column}")
+        checks = [pa.Check(e.ok, element_wise=True, ignore_na=True, name=f"{e.rule}|{e.column}")
                   for e in schema.elements if e.column == c]
         columns[c] = pa.Column(object, checks=checks, nullable=c not in schema.required, coerce=False)
     columns[WB] = pa.Column(int)
-    columns[ROW] = pa.Column(int)
-    wide = [pa.Check(lambda df, f=rc.ok: _row_check(df, schema.columns, f, rows), name=f"{rc.rule}|{rc.column}")
+    wide = [pa.Check(lambda df, ok=rc.ok: _row_check(df, schema.columns, ok), name=f"{rc.rule}|{rc.column}")
             for rc in schema.rows]
     return pa.DataFrameSchema(columns, checks=wide, strict=False)
 
 
-def _row_check(df, columns, ok, rows=None):
-    """A cross-column predicate over every row (zip of columns: no per-row pandas Series); with
-    `rows`, each row's values are taken from there by the hidden row column (the same objects)."""
+def _row_check(df, columns, ok):
+    """A cross-column predicate over every row ({column: value} as the row checks expect)."""
     import pandas as pd
-    if rows is not None:
-        return pd.Series([bool(ok(rows[j][2])) for j in df[ROW].tolist()], index=df.index)
     cols = [df[c].tolist() for c in columns]
     return pd.Series([bool(ok(dict(zip(columns, vals)))) for vals in zip(*cols)], index=df.index)
 
@@ -230,14 +179,12 @@ def _direct(schema: TableSchema, rows, out: dict) -> None:
 def validate_batch(workbooks, iface, *, engine: str | None = None) -> dict[str, list]:
     """{rule id: [(workbook index, TableRow, column, value)]} for the whole batch.
 
-    engine "pandera" (default for batches of several workbooks) or "direct" (default for a
-    single workbook, the add-in's case: no half-second pandera import for one file).
-    """
+    engine "pandera" (default for several workbooks) or "direct" (default for one: see above)."""
     out: dict[str, list] = {}
     if engine is None:
-        engine = "pandera" if len(workbooks) >= PANDERA_MIN_BATCH else "direct"
+        engine = "pandera" if len(workbooks) > 1 else "direct"
     for schema in table_schemas(iface):
-        rows = _candidates(schema, _rows(workbooks, schema))
+        rows = list(_rows(workbooks, schema))
         if not rows:
             continue
         if engine == "direct":
@@ -247,9 +194,8 @@ def validate_batch(workbooks, iface, *, engine: str | None = None) -> dict[str, 
         import pandera.pandas as pa
         df = pd.DataFrame({c: pd.Series([v[c] for _, _, v in rows], dtype=object) for c in schema.columns})
         df[WB] = [i for i, _, _ in rows]
-        df[ROW] = list(range(len(rows)))
         try:
-            _pandera_schema(schema, rows).validate(df, lazy=True)
+            _pandera_schema(schema).validate(df, lazy=True)
             continue
         except pa.errors.SchemaErrors as e:
             fc = e.failure_cases
@@ -270,6 +216,8 @@ def validate_batch(workbooks, iface, *, engine: str | None = None) -> dict[str, 
             seen.add(key)
             i, r, vals = rows[int(idx)]
             out.setdefault(rid, []).append((i, r, column, vals.get(column)))
+    for found in out.values():   # the order the direct evaluator gives: by workbook, then row
+        found.sort(key=lambda x: (x[0], x[1].index))
     return out
 
 
@@ -280,30 +228,6 @@ def _results(workbooks, ctx) -> dict[str, list]:
     if res is None:
         res = ctx.batch_memo[key] = validate_batch(workbooks, interface(ctx))
     return res
-
-
-def import_pandera() -> None:
-    """Import pandera ahead of the batch pass (called while workers are still reading)."""
-    import pandera.pandas  # noqa: F401
-
-
-def suspect_rows(wb, ctx) -> Workbook | None:
-    """The workbook cut down to its table rows that fail some schema check (None: none does).
-
-    Runs where the file is read; only these rows travel to the run's single validation."""
-    iface = interface(ctx)
-    keep: dict[str, dict] = {}
-    for schema in table_schemas(iface):
-        for _, r, _ in _candidates(schema, _rows([wb], schema)):
-            keep.setdefault(schema.table, {})[id(r)] = r
-    if not keep:
-        return None
-    tables = {}
-    for name, rows in keep.items():
-        t = wb.tables[name]
-        tables[name] = Table(t.name, t.sheet, t.ref, t.headers, sorted(rows.values(), key=lambda r: r.index),
-                             t.header_row, t.first_col, t.last_row)
-    return Workbook(wb.source, sheets=list(wb.sheets), tables=tables)
 
 
 # ---------------------------------------------------------------- messages
@@ -347,7 +271,7 @@ def _findings(workbooks, ctx):
         yield i, ctx.report(cell, **params)
 
 
-@rule("VAL030", scope="batch", view=suspect_rows, prepare=import_pandera)
+@rule("VAL030", scope="batch")
 def level1_allowed(workbooks, ctx):
     """绩效指标的一级指标应为 产出指标、效益指标、满意度指标 之一（interface.toml 的 choices.levels）。
     （pandera 表结构校验，一批工作簿一次完成。）
@@ -357,7 +281,7 @@ def level1_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL031", scope="batch", view=suspect_rows, prepare=import_pandera)
+@rule("VAL031", scope="batch")
 def level2_allowed(workbooks, ctx):
     """绩效指标的二级指标应属于该行的一级指标：产出指标下为数量、质量、时效、成本指标；效益指标下为
     经济效益、社会效益、生态效益、可持续影响指标；满意度指标下为服务对象满意度指标。（pandera）
@@ -367,7 +291,7 @@ def level2_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL032", scope="batch", view=suspect_rows, prepare=import_pandera)
+@rule("VAL032", scope="batch")
 def direction_allowed(workbooks, ctx):
     """绩效指标的指标方向应为 ≥、≤、=、定性 之一（也接受 >=、<=）。（pandera）
 
@@ -376,7 +300,7 @@ def direction_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL033", scope="batch", view=suspect_rows, prepare=import_pandera)
+@rule("VAL033", scope="batch")
 def status_allowed(workbooks, ctx):
     """年度主要任务的完成状态应为 完成、部分完成、未完成 之一。（pandera）
 
@@ -385,7 +309,7 @@ def status_allowed(workbooks, ctx):
     yield from _findings(workbooks, ctx)
 
 
-@rule("VAL034", scope="batch", view=suspect_rows, prepare=import_pandera)
+@rule("VAL034", scope="batch")
 def numbers_are_numbers(wb_list, ctx):
     """数字列填写了完全不是数字的内容：任务涉及资金、指标完成率，以及指标方向为 ≥ ≤ = 时的年度目标值和
     年度实现值。（带单位、千分位、全角或模糊用语的数字由 VAL003–VAL006 报告；自评得分由 PTS 规则检查。）
@@ -395,7 +319,7 @@ def numbers_are_numbers(wb_list, ctx):
     yield from _findings(wb_list, ctx)
 
 
-@rule("VAL035", scope="batch", view=suspect_rows, prepare=import_pandera)
+@rule("VAL035", scope="batch")
 def table_required(workbooks, ctx):
     """表格中每一行的必填项：任务的任务名称、完成状态；指标的一级指标、二级指标、三级指标、指标方向、
     年度目标值、年度实现值，定性指标的完成率；问题清单的存在的主要问题（清单见 interface.toml）。（pandera）

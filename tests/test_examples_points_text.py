@@ -76,7 +76,7 @@ def test_huangpu_texts(found):
 
 
 def test_huangpu_no_other_explanation_finding(found):
-    assert rules(found["huangpu-2022"]) == ["EXP008", "PTS009", "TXT002"]
+    assert rules(found["huangpu-2022"]) == ["EXP008", "PTS009", "TXT002", "TXT010"]
 
 
 # ---------------------------------------------------------------- seed 001 baiyun-2022
@@ -96,7 +96,7 @@ def test_baiyun_overachievement_without_reason(found):
 
 
 def test_baiyun_nothing_else(found):
-    assert rules(found["baiyun-2022"]) == ["EXP005", "PTS011"]
+    assert rules(found["baiyun-2022"]) == ["EXP005", "PTS011", "TXT010"]
 
 
 # ---------------------------------------------------------------- seed 002 huadu-2021
@@ -112,7 +112,7 @@ def test_huadu_correct_rates_not_flagged(found):
     assert not of(fs, "TXT002") and not of(fs, "TXT003")
     assert not of(fs, "PTS009")    # 9.96 = 10 x 99.56 %
     assert not of(fs, "TXT001")    # 2020—2021年度 award period; 开班仪式于2022年1月举行 dated event
-    assert rules(fs) == ["PTS011"]
+    assert rules(fs) == ["PTS011", "TXT010"]
 
 
 # ---------------------------------------------------------------- seed 000 guangzhou-2023
@@ -133,7 +133,9 @@ def test_guangzhou_correct_figures_not_flagged(found):
 # ---------------------------------------------------------------- seed 003 tianhe-2022
 
 def test_tianhe_nothing_from_these_families(found):
-    assert found["tianhe-2022"] == [], [f.message for f in found["tianhe-2022"]]
+    # only the sections its form lacks (test_sections_the_transcribed_reports_lack_are_errors)
+    rest = [f for f in found["tianhe-2022"] if f.rule != "TXT010"]
+    assert rest == [], [f.message for f in rest]
 
 
 # ---------------------------------------------------------------- the folder
@@ -147,3 +149,15 @@ def test_folder_run_mixed_years_no_duplicates(example_paths):
     minority = {n for n, fs in col.items() if any(f.rule == "COL002" for f in fs)}
     assert minority == {"clean-2024", "guangzhou-2023", "huadu-2021"}   # the majority is 2022 (3 files)
     assert "2022" in col["huadu-2021"][0].message
+
+
+@pytest.mark.parametrize("name, missing", [
+    ("baiyun-2022", {"text_efficiency"}), ("huadu-2021", {"text_efficiency"}),
+    ("huangpu-2022", {"text_duties", "text_work", "text_management", "text_efficiency"}),
+    ("tianhe-2022", {"text_duties", "text_work", "text_finance", "text_management", "text_efficiency"}),
+    ("guangzhou-2023", set()), ("clean-2024", set())])
+def test_sections_the_transcribed_reports_lack_are_errors(found, name, missing):
+    """The seeds' own forms have no such section: as the standard template asks for it, each
+    missing one is an error pointing at its cell (SPEC 3, completeness)."""
+    got = of(found[name], "TXT010")
+    assert {f.field for f in got} == missing and all(f.severity == "error" for f in got)

@@ -1,7 +1,7 @@
 """Hostile and broken inputs: every file gets one clear Chinese reason, the run goes on, nothing is lost.
 
 The corpus is built by tests/bad_inputs.py (no binary is checked in). Runs go through the public
-surfaces: `runner.check_paths_chunk`, `runner.find_workbooks` and the `xlcheck` command line.
+surfaces: `runner.check_chunk`, `discover.find_workbooks` and the `xlcheck` command line.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 import bad_inputs as bad
-from xlcheck import ooxml, runner, sniff
+from xlcheck import discover, ooxml, runner, sniff
+from xlcheck.results import FileResult
 from xlcheck.cli import main
 from xlcheck.errors import ReadError
 from xlcheck.reader import read_workbook
@@ -59,8 +60,8 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-def one_result(path) -> runner.FileResult:
-    res = runner.check_paths_chunk([str(path)], None)
+def one_result(path) -> FileResult:
+    res = runner.check_chunk([str(path)], None)
     assert len(res) == 1 and res[0].path == str(path)
     return res[0]
 
@@ -148,7 +149,7 @@ def test_find_workbooks_picks_up_other_formats_and_skips_locks_and_dirs(tmp_path
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "h.xlsx").write_bytes(b"x")
     os.symlink(tmp_path, tmp_path / "sub" / "loop")     # a symlink loop is not followed
-    got = [p.relative_to(tmp_path).as_posix() for p in runner.find_workbooks([tmp_path])]
+    got = [p.relative_to(tmp_path).as_posix() for p in discover.find_workbooks([tmp_path])]
     assert got == ["a.xlsx", "b.XLSM", "c.xls", "d.et", "e.ods", "f.csv", "g.xlsb", "sub/h.xlsx", "x.xlsx/inner.xlsx"]
 
 
@@ -159,7 +160,7 @@ def test_find_workbooks_explicit_files_and_duplicates(tmp_path):
     lock.write_bytes(b"x")
     pdf = tmp_path / "报告.pdf"
     pdf.write_bytes(b"%PDF")
-    got = runner.find_workbooks([a, lock, pdf, tmp_path, a])
+    got = discover.find_workbooks([a, lock, pdf, tmp_path, a])
     assert got == [a, pdf]        # an explicit non-workbook is still reported; lock files never
 
 
@@ -167,7 +168,7 @@ def test_directory_given_as_file_and_vanished_file(tmp_path):
     d = tmp_path / "x.xlsx"
     d.mkdir()
     gone = tmp_path / "gone.xlsx"
-    res = runner.check_paths_chunk([str(d), str(gone)], None)
+    res = runner.check_chunk([str(d), str(gone)], None)
     assert [r.status for r in res] == ["unreadable", "unreadable"]
     assert "文件夹" in res[0].findings[0].message
     assert "不存在" in res[1].findings[0].message
@@ -246,7 +247,7 @@ def test_fallback_when_a_bureau_checks_dir_lacks_the_new_rules(tmp_path, corpus)
     shutil.copytree(src, mine, ignore=shutil.ignore_patterns("__pycache__"))
     (mine / "file.toml").write_text('[FILE001]\nseverity = "error"\ntitle = "文件无法读取"\nmessage = "{detail}"\n',
                                     encoding="utf-8")
-    res = runner.check_paths_chunk([str(corpus["encrypted"])], str(mine))[0]
+    res = runner.check_chunk([str(corpus["encrypted"])], str(mine))[0]
     assert res.findings[0].rule == "FILE001"
     assert res.findings[0].message.startswith("文件已加密，请取消密码后重新提交")
 

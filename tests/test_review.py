@@ -19,7 +19,7 @@ from xlcheck.findings import Finding
 from xlcheck.reader import read_workbook
 from xlcheck.review import (HEADERS, REVIEW_SHEET, STYLES, WriteError, read_notes, review_layout,
                             write_review)
-from xlcheck.runner import FileResult
+from xlcheck.results import FileResult
 
 NOW = datetime(2024, 5, 6, 9, 30)
 

@@ -4,7 +4,8 @@ import pytest
 
 from xlcheck.fill import fill
 from xlcheck.rules import load_checks
-from xlcheck.runner import FileResult, check_paths, run_collection_rules
+from xlcheck.results import FileResult
+from xlcheck.runner import check_paths, run_collection_rules
 
 HUANGPU = "广州市黄埔区工商业联合会"
 

@@ -135,16 +135,17 @@ def test_schema_objects_are_pandera():
         assert isinstance(mod._pandera_schema(s), pa.DataFrameSchema)
 
 
-def test_clean_batch_does_not_import_pandera(tmp_path):
-    p = build(tmp_path / "clean.xlsx")
+def test_single_workbook_does_not_import_pandera(tmp_path):
+    """The open book (add-in, Lite, service) is checked by the same declared checks without pandas."""
+    p = build(tmp_path / "bad.xlsx", tables={"tasks": rows_of("tasks", r1={"完成状态": "基本完成"})})
     code = textwrap.dedent(f"""
         import sys
         from xlcheck.reader import read_workbook
         from xlcheck.rules import load_checks
         from xlcheck.runner import check_workbooks
         [res] = check_workbooks([read_workbook({str(p)!r})], load_checks())
-        assert res.status == "pass", res.findings
-        assert "pandera" not in sys.modules, "pandera imported for a clean batch"
+        assert [f.rule for f in res.findings if f.rule.startswith("VAL03")] == ["VAL033"]
+        assert "pandera" not in sys.modules
     """)
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -166,41 +167,9 @@ def test_pandera_and_direct_evaluation_agree(batch):
     assert set(via_pandera) == set(SCHEMA_RULES)
 
 
-def test_single_workbook_with_failures_skips_pandera(tmp_path):
-    p = build(tmp_path / "bad.xlsx", tables={"tasks": rows_of("tasks", r1={"完成状态": "基本完成"})})
-    code = textwrap.dedent(f"""
-        import sys
-        from xlcheck.reader import read_workbook
-        from xlcheck.rules import load_checks
-        from xlcheck.runner import check_workbooks
-        [res] = check_workbooks([read_workbook({str(p)!r})], load_checks())
-        assert [f.rule for f in res.findings if f.rule.startswith("VAL03")] == ["VAL033"]
-        assert "pandera" not in sys.modules
-    """)
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-def test_views_carry_only_the_suspect_rows(batch, tmp_path):
-    """What travels from a worker to the run's single validation: the failing rows, nothing else."""
-    from xlcheck.reader import read_workbook
-    from xlcheck.rules import load_checks
-    from xlcheck.runner import batch_views
-    paths, _ = batch
-    checks = load_checks()
-    assert batch_views(read_workbook(paths[0]), checks) == {}
-    one = build(tmp_path / "one.xlsx", tables={"indicators": rows_of("indicators", r2={"指标方向": "增加"})})
-    views = batch_views(read_workbook(one), checks)
-    assert set(views) == set(SCHEMA_RULES)
-    view = views["VAL032"]
-    assert all(v is view for v in views.values())          # one view shared by the six rules
-    assert list(view.tables) == ["indicators"] and not view.cells and not view.names
-    assert [r.index for r in view.tables["indicators"].rows] == [2]
-    assert len(read_workbook(one).tables["indicators"].rows) == 6
-
-
-def test_one_validation_per_run_across_chunks_and_workers(batch, monkeypatch):
-    """Chunks of two files: still one validate_batch call for the whole run, in this process, and
-    the same findings with two worker processes."""
+def test_one_validation_per_chunk_same_findings_with_workers(batch, monkeypatch):
+    """Each chunk is validated by pandera once (its tables concatenated with a file key), where it
+    is read; chunks of any size and worker processes give the same findings."""
     from xlcheck import runner
     from xlcheck.rules import load_checks
     schemas = sys.modules[load_checks().get("VAL030").func.__module__]   # the loaded rule module
@@ -210,45 +179,24 @@ def test_one_validation_per_run_across_chunks_and_workers(batch, monkeypatch):
     monkeypatch.setattr(schemas, "validate_batch", lambda wbs, iface, **k: calls.append(len(wbs)) or real(wbs, iface, **k))
     monkeypatch.setattr(runner, "CHUNK", 2)
     got = list(runner.check_paths(paths, jobs=1))
-    assert calls == [3]                                      # the three workbooks with suspect rows
+    assert calls == [2, 2]                                   # two chunks of two, one validation each
     key = lambda res: [(f.rule, f.sheet, f.cell, f.message) for f in res.findings]
     assert [key(r) for r in got] == [key(r) for r in expected]
     two = list(runner.check_paths(paths * 3, jobs=2))       # 12 files: the pool path
     assert [key(r) for r in two] == [key(r) for r in expected] * 3
-    monkeypatch.setattr(runner, "BATCH_ROWS", 1)            # a pass whenever a view arrives
-    calls.clear()
-    bounded = list(runner.check_paths(paths, jobs=1))
-    assert calls == [1, 2]                                  # chunks of two: [clean, indicators], [tasks, problems]
-    assert [key(r) for r in bounded] == [key(r) for r in expected]
 
 
-def test_prepare_runs_once_in_the_main_process_and_not_for_a_clean_run(batch, monkeypatch):
-    """With workers, pandera's import (a batch rule's prepare) overlaps their reading: once per
-    rule when the first suspect view arrives, never when no view does."""
-    from xlcheck import runner
-    from xlcheck.rules import load_checks
-    paths, _ = batch
-    calls = []
-    for r in load_checks().by_scope("batch"):
-        monkeypatch.setattr(r, "prepare", lambda rid=r.id: calls.append(rid))
-    list(runner.check_paths([paths[0]] * 12, jobs=2))
-    assert calls == []
-    list(runner.check_paths(paths * 3, jobs=2))
-    assert sorted(calls) == sorted(SCHEMA_RULES)
-
-
-def test_a_crashing_view_is_one_warning_and_the_rest_still_runs(batch, monkeypatch):
+def test_a_crashing_batch_rule_is_an_error_and_the_rest_still_runs(batch, monkeypatch):
     from xlcheck import runner
     from xlcheck.rules import load_checks
     paths, expected = batch
 
-    def broken(wb, ctx):
+    def broken(wbs, ctx):
         raise RuntimeError("boom")
-    for r in load_checks().by_scope("batch"):
-        monkeypatch.setattr(r, "view", broken)
+    monkeypatch.setattr(load_checks().get("VAL030"), "func", broken)
     got = list(runner.check_paths(paths[:2], jobs=1))
     for res, exp in zip(got, expected):
         crash = [f for f in res.findings if "运行出错" in f.message]
-        assert [(f.rule, f.severity) for f in crash] == [("VAL030", "warning")]
-        others = [f for f in exp.findings if f.rule not in SCHEMA_RULES]
-        assert [(f.rule, f.cell) for f in res.findings if f.rule not in SCHEMA_RULES] == [(f.rule, f.cell) for f in others]
+        assert [(f.rule, f.severity) for f in crash] == [("VAL030", "error")]
+        others = [f for f in exp.findings if f.rule != "VAL030"]
+        assert [(f.rule, f.cell) for f in res.findings if "运行出错" not in f.message] == [(f.rule, f.cell) for f in others]

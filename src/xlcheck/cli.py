@@ -102,7 +102,8 @@ def _load(checks_dir):
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度")
 def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_dir, quiet):
     """审核工作簿 PATH…（文件或文件夹，递归查找 .xlsx/.xlsm）。"""
-    from .runner import check_paths, find_workbooks
+    from .discover import find_workbooks
+    from .runner import check_paths
     from .output import out_dir_problem
     out_given = out_dir is not None
     if no_write:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from .findings import SEVERITY_LABELS
-from .runner import display_path
+from .results import display_path
 
 STATUS_LABELS = {"pass": "通过", "fail": "未通过", "unreadable": "无法读取"}
 _COLORS = {"error": "red", "warning": "yellow", "info": "cyan"}

@@ -39,35 +39,25 @@ class RuleSpec:
     func: Callable
     needs: tuple[str, ...]
     scope: str
-    view: Callable | None = None
-    prepare: Callable | None = None
 
 
 _pending: list[RuleSpec] = []
 
 
-def rule(id: str, *, needs: Iterable[str] = (), scope: str = "workbook", view: Callable | None = None,
-         prepare: Callable | None = None):
+def rule(id: str, *, needs: Iterable[str] = (), scope: str = "workbook"):
     """Register a rule function.
 
     scope "workbook":   func(wb, ctx) yields Findings for one workbook.
-    scope "batch":      func(workbooks, ctx) yields (index, Finding) over all the workbooks of a run
-                        in one call (where one vectorised pass beats one call per file: pandera).
-                        With `view`, view(wb, ctx) -> Workbook | None runs where each file is read
-                        and cuts it down to what the rule needs (None: nothing to check); only views
-                        travel to the run's single batch pass. Rules sharing a view function share
-                        one view per workbook. `prepare()` (optional) runs once in the main
-                        process when the first view arrives from a worker, while the others are
-                        still reading: where an expensive import overlaps the work (pandera).
+    scope "batch":      func(workbooks, ctx) yields (index, Finding) over the workbooks checked
+                        together (a chunk of a run, or the one open book): where one pass over
+                        many tables beats one call per file (pandera's schemas).
     scope "collection": func(results, ctx) yields (index, Finding) over the FileResults of a run.
     """
     if scope not in SCOPES:
         raise ValueError(scope)
-    if (view is not None or prepare is not None) and scope != "batch":
-        raise ValueError("view and prepare are for batch rules")
 
     def deco(func):
-        _pending.append(RuleSpec(id, func, tuple(needs), scope, view, prepare))
+        _pending.append(RuleSpec(id, func, tuple(needs), scope))
         return func
     return deco
 
@@ -83,8 +73,6 @@ class Rule:
     message: str
     module: str
     text_doc: str = ""   # engine rules (no function) are documented in their toml: explanation + example
-    view: Callable | None = None   # batch rules: what of a workbook they need (see `rule`)
-    prepare: Callable | None = None
 
     @property
     def family(self) -> str:
@@ -116,8 +104,7 @@ class Context:
     def __init__(self, checks: "Checks", rule: Rule, batch_memo: dict | None = None):
         self.checks = checks
         self.rule = rule
-        # batch rules of one batch share this dict (their common validation runs once); it lives
-        # as long as the batch, so nothing of a chunk outlives it
+        # batch rules of one batch share this dict (their common validation runs once)
         self.batch_memo = {} if batch_memo is None else batch_memo
 
     @property
@@ -169,6 +156,7 @@ class Checks:
     rules: list[Rule] = field(default_factory=list)
     thresholds: dict = field(default_factory=dict)
     words: dict = field(default_factory=dict)
+    _contexts: dict = field(default_factory=dict, repr=False)
 
     @cached_property
     def framework(self):
@@ -177,6 +165,12 @@ class Checks:
 
     def by_scope(self, scope: str) -> list[Rule]:
         return [r for r in self.rules if r.scope == scope]
+
+    def contexts(self, scope: str) -> list[tuple[Rule, Context]]:
+        """The rules of a scope with a Context each (a Context holds no per-workbook state)."""
+        if scope not in self._contexts:
+            self._contexts[scope] = [(r, Context(self, r)) for r in self.by_scope(scope)]
+        return self._contexts[scope]
 
     def get(self, rule_id: str) -> Rule | None:
         rid = rule_id.upper()
@@ -241,7 +235,7 @@ def load_checks(directory: str | Path | None = None) -> Checks:
             raise ConfigError(f"{d / (Path(module).stem + '.toml')}：缺少规则 [{spec.id}] 的级别、标题和提示文字（规则定义在 {module}）")
         _validate_text(spec.id, t, where[spec.id], allowed.get(spec.id))
         checks.rules.append(Rule(spec.id, spec.func, spec.needs, spec.scope, t["severity"], t["title"], t["message"],
-                                 module, view=spec.view, prepare=spec.prepare))
+                                 module))
     # engine-level rules (FILE…) have texts but no function
     for rid, t in texts.items():
         if rid not in seen and rid.startswith("FILE"):

@@ -19,7 +19,7 @@ from . import __version__
 from .atomic import write_atomic
 from .output import SUMMARY_KEYWORD
 from .findings import SEVERITY_LABELS
-from .runner import display_path
+from .results import display_path
 from .review import (C_ERROR, C_EXPLAINED, C_INFO, C_WARNING, STATE_DONE, STATE_EXPLAIN, STATE_FIX,
                      text_width)
 
