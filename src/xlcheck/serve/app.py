@@ -6,6 +6,7 @@ thread pool, so one slow check never blocks the event loop.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import io
@@ -319,6 +320,7 @@ class Service:
                              message="尚未设置财政部门密码：请在服务器上运行 xlcheck serve --init")
         ok = await run_in_threadpool(check_password, str(form.get("password") or ""), stored)
         if not ok:
+            await asyncio.sleep(1)      # slows guessing (scrypt alone costs ~50 ms per try)
             return self.page(request, "login.html", 401, message="密码错误。")
         resp = RedirectResponse("/inbox", 303)
         resp.set_cookie(BUREAU_COOKIE, sign(self.secret, "bureau", SESSION_SECONDS), max_age=SESSION_SECONDS,

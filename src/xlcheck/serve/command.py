@@ -58,8 +58,11 @@ def serve_cmd(host, port, db_url, init, codes, require_code, max_file_mb, max_fi
     xlcheck serve --init --codes 下发-报送码.csv    建库、设置密码、导入各部门报送码
     xlcheck serve                                 启动，浏览器打开 http://127.0.0.1:8000
     """
-    from . import db
-    from .security import hash_password
+    try:
+        from . import db
+        from .security import hash_password
+    except ImportError as e:     # the optional extra is missing
+        raise click.UsageError(f"在线审核服务需要另外安装：pip install \"xlcheck[serve]\"（缺少 {e.name}）") from None
     url = db_url or db.DEFAULT_DB
     try:
         engine = db.make_engine(url)
