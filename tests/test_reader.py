@@ -165,3 +165,198 @@ def test_file_saved_by_libreoffice(filled, tmp_path, libreoffice):
     # LibreOffice recalculated the formulas and wrote their values
     assert m.names["budget_adjust_rate"].value == pytest.approx(0.21 / 417.82)
     assert ind.rows[0]["完成率"].value == pytest.approx(31 / 23)
+
+
+# ---------------------------------------------------------------- the package reader, part by part
+# Each fixture below is one way real producers write a package that the old regex reader misread
+# (issue 13). The parts are written by the test with zipfile; the expected values are what the XML
+# says, by the OOXML rules (ECMA-376 Part 1, §18).
+
+from datetime import datetime
+
+from xlcheck.ooxml import read_package
+
+NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+BOM = b"\xef\xbb\xbf"
+
+
+def _workbook(sheet_attrs='r:id="rId1"', ns_r=f'xmlns:r="{R}"', pr="", names="") -> str:
+    return (f'{DECL}<workbook xmlns="{NS}" {ns_r}>{pr}<sheets><sheet name="S" sheetId="1" {sheet_attrs}/>'
+            f"</sheets>{names}</workbook>")
+
+
+def _sheet(cells: str, prefix: str = "") -> str:
+    p = prefix + ":" if prefix else ""
+    decl = f'xmlns:{prefix}="{NS}"' if prefix else f'xmlns="{NS}"'
+    return f"{DECL}<{p}worksheet {decl}><{p}sheetData>{cells}</{p}sheetData></{p}worksheet>"
+
+
+def _styles(num_fmts="", xfs='<xf numFmtId="0"/>', dxfs="") -> str:
+    return (f'{DECL}<styleSheet xmlns="{NS}">{num_fmts}<cellXfs count="9">{xfs}</cellXfs>{dxfs}'
+            "</styleSheet>")
+
+
+def make_package(path, sheet, *, workbook=None, styles=None, strings=None) -> "Path":
+    """A minimal package; each part is str (written UTF-8) or bytes (written as given)."""
+    rels = [f'<Relationship Id="rId1" Type="{R}/worksheet" Target="worksheets/sheet1.xml"/>']
+    parts = {"xl/workbook.xml": workbook if workbook is not None else _workbook(),
+             "xl/worksheets/sheet1.xml": sheet}
+    if styles is not None:
+        rels.append(f'<Relationship Id="rId2" Type="{R}/styles" Target="styles.xml"/>')
+        parts["xl/styles.xml"] = styles
+    if strings is not None:
+        rels.append(f'<Relationship Id="rId3" Type="{R}/sharedStrings" Target="sharedStrings.xml"/>')
+        parts["xl/sharedStrings.xml"] = strings
+    pkg_rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+    parts["_rels/.rels"] = (f'{DECL}<Relationships xmlns="{pkg_rels}"><Relationship Id="rId1" '
+                            f'Type="{R}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+    parts["xl/_rels/workbook.xml.rels"] = f'{DECL}<Relationships xmlns="{pkg_rels}">{"".join(rels)}</Relationships>'
+    parts["[Content_Types].xml"] = (f'{DECL}<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                                    'content-types"><Default Extension="xml" ContentType="application/xml"/></Types>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, body in parts.items():
+            z.writestr(name, body.encode("utf-8") if isinstance(body, str) else body)
+    return path
+
+
+def cells_of(path) -> dict:
+    book = read_package(path)
+    return {c.address: c for c in book.cells["S"].values()}
+
+
+def test_bom_and_prefixed_elements(tmp_path):
+    sheet = BOM + _sheet('<x:row r="2"><x:c r="B2"><x:v>7.5</x:v></x:c>'
+                         '<x:c r="C2" t="s"><x:v>0</x:v></x:c></x:row>', prefix="x").encode()
+    sst = BOM + (f'{DECL}<x:sst xmlns:x="{NS}"><x:si><x:t>收入</x:t></x:si></x:sst>').encode()
+    book = BOM + _workbook().encode()
+    got = cells_of(make_package(tmp_path / "p.xlsx", sheet, workbook=book, strings=sst))
+    assert got["B2"].value == 7.5 and got["C2"].value == "收入"
+
+
+def test_bom_on_workbook_finds_the_sheets(tmp_path):
+    book = (f'{DECL}<x:workbook xmlns:x="{NS}" xmlns:r="{R}"><x:sheets><x:sheet name="S" sheetId="1" '
+            'r:id="rId1"/></x:sheets></x:workbook>')
+    p = make_package(tmp_path / "p.xlsx", _sheet('<row r="1"><c r="A1"><v>1</v></c></row>'),
+                     workbook=BOM + book.encode())
+    assert read_package(p).sheets == ["S"] and cells_of(p)["A1"].value == 1
+
+
+def test_value_with_space_preserve_attribute(tmp_path):
+    sheet = _sheet('<row r="1"><c r="A1"><v xml:space="preserve">42</v></c>'
+                   '<c r="B1" t="str"><f>A1&amp;" "</f><v xml:space="preserve">42 </v></c></row>')
+    got = cells_of(make_package(tmp_path / "p.xlsx", sheet))
+    assert got["A1"].value == 42 and got["B1"].value == "42 " and got["B1"].formula == 'A1&" "'
+
+
+DATE_STYLES = _styles(xfs='<xf numFmtId="0"/><xf numFmtId="14"/>')
+
+
+def test_date1904(tmp_path):
+    sheet = _sheet('<row r="1"><c r="A1" s="1"><v>0</v></c><c r="B1" s="1"><v>43831</v></c></row>')
+    p = make_package(tmp_path / "p.xlsx", sheet, styles=DATE_STYLES,
+                     workbook=_workbook(pr='<workbookPr date1904="1"/>'))
+    got = cells_of(p)
+    assert got["A1"].value == datetime(1904, 1, 1) and got["B1"].value == datetime(2024, 1, 2)
+    assert read_package(p).date1904
+
+
+def test_1900_serials_around_the_fictitious_leap_day(tmp_path):
+    """Excel's 1900 system counts a 29 February 1900: serial 1 is 1900-01-01, 59 is 1900-02-28,
+    60 is the day that never was (kept as the number), 61 is 1900-03-01."""
+    sheet = _sheet('<row r="1"><c r="A1" s="1"><v>1</v></c><c r="B1" s="1"><v>59.5</v></c>'
+                   '<c r="C1" s="1"><v>60</v></c><c r="D1" s="1"><v>61</v></c>'
+                   '<c r="E1" s="1"><v>45000</v></c></row>')
+    got = cells_of(make_package(tmp_path / "p.xlsx", sheet, styles=DATE_STYLES))
+    assert got["A1"].value == datetime(1900, 1, 1)
+    assert got["B1"].value == datetime(1900, 2, 28, 12)
+    assert got["C1"].value == 60
+    assert got["D1"].value == datetime(1900, 3, 1)
+    assert got["E1"].value == datetime(2023, 3, 15)
+
+
+def test_line_ends_are_normalised(tmp_path):
+    """A literal CR LF in XML text is one line feed (XML 1.0 §2.11); an escaped &#13; is kept."""
+    sheet = _sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>第一行\r\n第二行</t></is></c>'
+                   '<c r="B1" t="str"><f>"a"&amp;\r\n"b"</f><v>ab</v></c>'
+                   '<c r="C1" t="inlineStr"><is><t>x&#13;\ny</t></is></c></row>').encode()
+    sst = f'{DECL}<sst xmlns="{NS}"><si><t>甲\r\n乙</t></si></sst>'.encode()
+    got = cells_of(make_package(tmp_path / "p.xlsx", sheet + b"", strings=sst))
+    assert got["A1"].value == "第一行\n第二行"
+    assert got["B1"].formula == '"a"&\n"b"'
+    assert got["C1"].value == "x\r\ny"
+
+
+def test_cells_without_r_follow_the_previous_cell(tmp_path):
+    sheet = _sheet('<row r="3"><c r="B3"><v>1</v></c><c s="0"><v>2</v></c><c r="E3"/><c s="0"><v>4</v></c>'
+                   '</row><row><c s="0"><v>5</v></c></row>')
+    book = read_package(make_package(tmp_path / "p.xlsx", sheet))
+    got = {k: c.value for k, c in book.cells["S"].items()}
+    assert got == {(3, 2): 1, (3, 3): 2, (3, 6): 4, (4, 1): 5}
+    assert book.cells["S"][(3, 6)].address == "F3"
+
+
+def test_lower_case_reference(tmp_path):
+    got = cells_of(make_package(tmp_path / "p.xlsx", _sheet('<row r="1"><c r="b1"><v>3</v></c></row>')))
+    assert got["B1"].value == 3
+
+
+def test_iso_dates_t_d(tmp_path):
+    sheet = _sheet('<row r="1"><c r="A1" t="d"><v>2023-06-30T00:00:00</v></c>'
+                   '<c r="B1" t="d"><v>2023-06-30</v></c><c r="C1" t="d"><v>2023-06-30T08:15:00Z</v></c></row>')
+    got = cells_of(make_package(tmp_path / "p.xlsx", sheet))
+    assert got["A1"].value == datetime(2023, 6, 30) == got["B1"].value
+    assert got["C1"].value == datetime(2023, 6, 30, 8, 15)
+
+
+def test_xhhhh_escapes(tmp_path):
+    """ST_Xstring: _x000D_ is a carriage return, _x005F_ escapes an underscore that would
+    otherwise start an escape."""
+    sst = f'{DECL}<sst xmlns="{NS}"><si><t>a_x000D_b</t></si><si><r><t>_x005F_x0041_</t></r></si></sst>'
+    sheet = _sheet('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+                   '<c r="C1" t="inlineStr"><is><t>甲_x4e59_</t></is></c></row>')
+    got = cells_of(make_package(tmp_path / "p.xlsx", sheet, strings=sst))
+    assert got["A1"].value == "a\rb" and got["B1"].value == "_x0041_" and got["C1"].value == "甲乙"
+
+
+def test_dxf_number_format_is_not_a_cell_format(tmp_path):
+    """A conditional format's <dxf> may declare a numFmt with an id a cell style also uses."""
+    styles = _styles(num_fmts='<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0%"/></numFmts>',
+                     xfs='<xf numFmtId="0"/><xf numFmtId="164"/><xf numFmtId="2"/>',
+                     dxfs='<dxfs count="1"><dxf><numFmt numFmtId="2" formatCode="yyyy-mm-dd"/></dxf></dxfs>')
+    sheet = _sheet('<row r="1"><c r="A1" s="1"><v>0.5</v></c><c r="B1" s="2"><v>45000</v></c></row>')
+    got = cells_of(make_package(tmp_path / "p.xlsx", sheet, styles=styles))
+    assert got["A1"].number_format == "0.0%" and got["A1"].percent
+    assert got["B1"].number_format == "0.00" and got["B1"].value == 45000 and got["B1"].decimals == 2
+
+
+def test_utf16_parts(tmp_path):
+    def utf16(xml: str) -> bytes:
+        return xml.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")   # with its BOM
+    sheet = utf16(_sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>单位</t></is></c><c r="B1"><v>9</v></c></row>'))
+    p = make_package(tmp_path / "p.xlsx", sheet, workbook=utf16(_workbook()))
+    got = cells_of(p)
+    assert read_package(p).sheets == ["S"] and got["A1"].value == "单位" and got["B1"].value == 9
+
+
+def test_relationship_id_under_another_prefix(tmp_path):
+    wb = _workbook(sheet_attrs='relationships:id="rId1"', ns_r=f'xmlns:r="{R}" xmlns:relationships="{R}"')
+    got = cells_of(make_package(tmp_path / "p.xlsx", _sheet('<row r="1"><c r="A1"><v>5</v></c></row>'), workbook=wb))
+    assert got["A1"].value == 5
+
+
+def test_shared_formula_dependents_are_formula_cells(tmp_path):
+    sheet = _sheet('<row r="1"><c r="A1"><f t="shared" ref="A1:A2" si="0">B1*2</f><v>2</v></c></row>'
+                   '<row r="2"><c r="A2"><f t="shared" si="0"/><v>4</v></c></row>')
+    got = cells_of(make_package(tmp_path / "p.xlsx", sheet))
+    assert got["A1"].formula == "B1*2" and got["A2"].formula == "(shared)" and got["A2"].value == 4
+
+
+def test_a_declared_entity_is_refused(tmp_path):
+    sheet = ('<?xml version="1.0"?><!DOCTYPE w [<!ENTITY e "x">]>'
+             f'<worksheet xmlns="{NS}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&e;</t></is>'
+             '</c></row></sheetData></worksheet>')
+    with pytest.raises(ReadError) as e:
+        read_package(make_package(tmp_path / "p.xlsx", sheet))
+    assert e.value.rule == "FILE009"
