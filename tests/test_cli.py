@@ -179,13 +179,16 @@ def test_explicit_out_must_be_new_or_empty(tmp_path):
     (["--no-write", "--no-backup"], ["--no-write", "--no-backup"]),
 ])
 def test_conflicting_options_are_usage_errors(tmp_path, args, words):
+    from click.testing import CliRunner
+    from xlcheck.cli import main
     src = example("clean-2024", tmp_path / "in" / "c.xlsx")
     before = tree(tmp_path)
-    p = xlcheck(*args, src, cwd=tmp_path)
-    assert p.returncode == 2, p.stdout + p.stderr
-    assert "Traceback" not in p.stderr
-    assert all(w in p.stderr for w in words), p.stderr
-    assert re.search(r"[\u4e00-\u9fff]", p.stderr.splitlines()[-1]), "the reason is in Chinese"
+    args = [str(tmp_path / x) if x == "o" else x for x in args]
+    r = CliRunner().invoke(main, [*args, str(src)])          # in-process: refused before any work
+    assert r.exit_code == 2, r.output
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert all(w in r.stderr for w in words), r.stderr
+    assert re.search(r"[\u4e00-\u9fff]", r.stderr.strip().splitlines()[-1]), "the reason is in Chinese"
     assert tree(tmp_path) == before
 
 
