@@ -83,31 +83,21 @@ class Interface:
         return self.amounts + self.rates + tuple(self.counts) + self.numbers
 
 
-_cache: dict[str, Interface] = {}
-
-
-_by_checks: dict[int, tuple[object, Interface]] = {}   # id(Checks) -> (Checks, its interface)
-
-
 def interface(ctx_or_dir) -> Interface:
-    """The interface of a checks directory (a Context, a Checks or a path); loaded once."""
-    d = ctx_or_dir
-    if hasattr(d, "checks"):
-        d = d.checks
-    hit = _by_checks.get(id(d))
-    if hit is not None and hit[0] is d:   # every rule asks: skip the path arithmetic
-        return hit[1]
-    checks = d if hasattr(d, "directory") else None
-    if checks is not None:
-        d = d.directory
-    key = str(Path(d))
-    iface = _cache.get(key)
-    if iface is None:
-        from xlcheck.rules import load_toml
-        iface = _cache[key] = _build(load_toml(Path(d) / "interface.toml"))
-    if checks is not None:
-        _by_checks[id(checks)] = (checks, iface)
-    return iface
+    """The interface of a checks directory (a Context, a Checks or a path), loaded once."""
+    checks = getattr(ctx_or_dir, "checks", ctx_or_dir)
+    if hasattr(checks, "derived"):
+        iface = checks.derived.get("interface")
+        if iface is None:
+            iface = checks.derived["interface"] = _load_interface(str(checks.directory))
+        return iface
+    return _load_interface(str(Path(ctx_or_dir)))
+
+
+@lru_cache(maxsize=8)
+def _load_interface(directory: str) -> Interface:
+    from xlcheck.rules import load_toml
+    return _build(load_toml(Path(directory) / "interface.toml"))
 
 
 def _t(v) -> tuple:
@@ -165,14 +155,9 @@ def interval(cell: Cell | None) -> Interval | None:
 
 # ---------------------------------------------------------------- per-workbook memo
 
-_MEMO: list = [None, {}]   # [workbook, its memo]: rules run workbook by workbook
-
-
 def memo(wb, key, fn):
-    """fn() once per workbook, shared by several rules (only the latest workbook is kept)."""
-    if _MEMO[0] is not wb:
-        _MEMO[0], _MEMO[1] = wb, {}
-    m = _MEMO[1]
+    """fn() once per workbook, shared by several rules."""
+    m = wb.memo
     if key not in m:
         m[key] = fn()
     return m[key]

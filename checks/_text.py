@@ -25,32 +25,14 @@ from ._shared import direction, memo  # noqa: F401  (one per-workbook memo for a
 
 
 
-_FW_INDEX: dict[int, tuple[object, dict]] = {}
-
-
-def _fw_index(fw) -> dict:
-    hit = _FW_INDEX.get(id(fw))
-    if hit is None or hit[0] is not fw:
-        idx = {normalize_name(r.name): r for r in fw.rows}
-        idx.update({r.name: r for r in fw.rows})
-        hit = (fw, idx, [normalize_name(r.name) for r in fw.rows])
-        _FW_INDEX[id(fw)] = hit
-    return hit
-
-
 def framework_keys(fw) -> list[str]:
     """Normalized 三级指标 names of the framework, in order."""
-    return _fw_index(fw)[2]
+    return fw.keys
 
 
 def framework_row(fw, name):
-    """fw.row(name) through a dict (the framework's own lookup scans every row)."""
-    hit = _fw_index(fw)
-    if not name:
-        return None
-    idx = hit[1]
-    r = idx.get(name)
-    return r if r is not None else idx.get(normalize_name(name))
+    return fw.row(name)
+
 
 # ---------------------------------------------------------------- numbers of cells
 

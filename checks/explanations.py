@@ -13,7 +13,7 @@ from xlcheck.ooxml import col_letters
 from xlcheck.rules import rule
 
 from ._text import (budget_adjusted_face, budget_rate_face, cell_number, face_value, exact, explanation_problem, fmt_num,
-                    fmt_rate, indicator_rates, is_placeholder, memo, normalize_text)
+                    indicator_rates, is_placeholder, memo, normalize_text)
 
 
 def _t(v) -> str:
@@ -58,7 +58,7 @@ def _rate_shown(r, rate) -> str:
 
 def needs(wb, ctx) -> list[Need]:
     """Every explanation the workbook owes (computed once per workbook and checks directory)."""
-    return memo(wb, ("exp_needs", id(ctx.checks)), lambda: _needs(wb, ctx))
+    return memo(wb, "exp_needs", lambda: _needs(wb, ctx))
 
 
 def _needs(wb, ctx) -> list[Need]:
@@ -120,7 +120,7 @@ def _needs(wb, ctx) -> list[Need]:
 
 def _problems(wb, ctx) -> list[tuple[Need, str | None]]:
     """(need, explanation_problem of its cell): EXP001–EXP010 all ask, once per workbook."""
-    return memo(wb, ("exp_problems", id(ctx.checks)), lambda: [
+    return memo(wb, "exp_problems", lambda: [
         (n, explanation_problem(n.cell, ctx.words, ctx.thresholds)) for n in needs(wb, ctx)])
 
 

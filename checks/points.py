@@ -55,7 +55,7 @@ def _score_rows(wb) -> list[ScoreRow]:
 
 def matched_rows(wb, fw) -> dict[str, ScoreRow]:
     """Framework row name → the table row carrying that name."""
-    return memo(wb, ("matched_rows", id(fw)), lambda: _matched_rows(wb, fw))
+    return memo(wb, "matched_rows", lambda: _matched_rows(wb, fw))
 
 
 def _matched_rows(wb, fw) -> dict[str, ScoreRow]:
@@ -87,7 +87,7 @@ def _points_of(sr: ScoreRow, fw) -> float | None:
 
 
 def _alignment(wb, fw):
-    return memo(wb, ("alignment", id(fw)), lambda: _align(wb, fw))
+    return memo(wb, "alignment", lambda: _align(wb, fw))
 
 
 def _align(wb, fw):
@@ -430,14 +430,12 @@ def indicator_scores(wb, ctx):
 CONCLUSION_FIELDS = ("text_conclusion",)
 
 
-_ITEM_NAMES: dict[int, tuple[object, dict]] = {}   # id(framework) -> (framework, its item names)
-
-
-def _item_names(wb, fw) -> dict[str, tuple[int, str]]:
-    hit = _ITEM_NAMES.get(id(fw))
-    if hit is None or hit[0] is not fw:   # the framework's, not the workbook's: build once
-        hit = _ITEM_NAMES[id(fw)] = (fw, _build_item_names(fw))
-    return hit[1]
+def _item_names(ctx) -> dict[str, tuple[int, str]]:
+    """Names of every item of the framework (once per rule set)."""
+    d = ctx.checks.derived
+    if "item_names" not in d:
+        d["item_names"] = _build_item_names(ctx.framework)
+    return d["item_names"]
 
 
 def _build_item_names(fw) -> dict[str, tuple[int, str]]:
@@ -483,7 +481,7 @@ def conclusion_total(wb, ctx):
         return
     total, _ = s
     sums = None   # built when a subtotal is stated (most conclusions state only the total)
-    names = _item_names(wb, fw)
+    names = _item_names(ctx)
     for field in CONCLUSION_FIELDS:
         c = wb.names.get(field)
         if c is None or not isinstance(c.value, str):

@@ -89,7 +89,7 @@ def _number_cells(wb, iface) -> list:
 
 def _text_cells(wb, iface) -> list:
     """(cell, parsed) of the number cells holding text, once for VAL003–VAL006."""
-    return memo(wb, ("val_text_cells", id(iface)), lambda: [
+    return memo(wb, "val_text_cells", lambda: [
         (cell, parsed(cell)) for cell in _number_cells(wb, iface)
         if isinstance(cell.value, str) and not cell.is_error])
 

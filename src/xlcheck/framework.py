@@ -73,13 +73,18 @@ class Framework:
             seen.setdefault((r.level1, r.level2), r.level2_points)
         return tuple((a, b, p) for (a, b), p in seen.items())
 
+    def __post_init__(self):
+        # the rules look rows up by name for every scores row of every workbook
+        object.__setattr__(self, "_by_name", {normalize_name(r.name): r for r in reversed(self.rows)})
+
+    @property
+    def keys(self) -> list[str]:
+        """Normalized 三级指标 names, in order."""
+        return [normalize_name(r.name) for r in self.rows]
+
     def row(self, name: str) -> FrameworkRow | None:
         """The 三级 row named `name` (full/half-width brackets, quotes and spaces ignored)."""
-        key = normalize_name(name)
-        for r in self.rows:
-            if normalize_name(r.name) == key:
-                return r
-        return None
+        return self._by_name.get(normalize_name(name)) if name else None
 
     def grade_for(self, score) -> str:
         """Grade of a numeric score; "" for a non-number (same as the template's formula)."""

@@ -9,21 +9,6 @@ class ErrorValue(str):
     """An Excel error value such as #DIV/0! or #REF!."""
 
 
-class _NotYet:
-    """A Cell memo not computed yet. One instance, also after pickling (cells travel from worker
-    processes in batch views): a copy of a plain object() would read as a computed memo."""
-    __slots__ = ()
-
-    def __reduce__(self):
-        return "NOT_YET"      # pickled by reference to this module's NOT_YET
-
-    def __repr__(self) -> str:
-        return "NOT_YET"
-
-
-NOT_YET = _NotYet()
-
-
 @dataclass(slots=True)
 class Cell:
     sheet: str
@@ -35,11 +20,6 @@ class Cell:
     percent: bool = False
     field: str | None = None      # defined name, or "table.column"
     row: int | None = None        # 1-based data row for table cells
-    # memos of numbers.cell_parsed / cell_interval (the rules ask for them many times); valid while
-    # `value` is the object they were computed for
-    memo_of: Any = dc_field(default=NOT_YET, compare=False, repr=False)
-    memo_parsed: Any = dc_field(default=None, compare=False, repr=False)
-    memo_interval: Any = dc_field(default=None, compare=False, repr=False)
 
     @property
     def blank(self) -> bool:
@@ -117,6 +97,8 @@ class Workbook:
     cells: dict[str, dict[tuple[int, int], Cell]] = dc_field(default_factory=dict)
     problems: list[Problem] = dc_field(default_factory=list)
     vba: bool = False
+    # what several rules derive from this workbook, computed once while it is checked
+    memo: dict = dc_field(default_factory=dict, compare=False, repr=False)
 
     def value(self, name: str) -> Any:
         c = self.names.get(name)

@@ -14,7 +14,7 @@ from fractions import Fraction
 from functools import lru_cache
 from math import gcd
 
-from .model import NOT_YET, ErrorValue
+from .model import ErrorValue
 
 # ---------------------------------------------------------------- number formats
 
@@ -404,30 +404,15 @@ def _shown_or_none(value, decimals, percent) -> Interval | None:
         return None
 
 
-# Each memo is computed when first asked for (most cells are only ever asked one of the two);
-# a new value object resets both.
-
 def cell_parsed(cell) -> ParsedNumber:
     """parse_number of a cell's value (an error value, such as #DIV/0!, is no number)."""
-    v = cell.value
-    if cell.memo_of is not v:
-        cell.memo_of, cell.memo_parsed, cell.memo_interval = v, NOT_YET, NOT_YET
-    p = cell.memo_parsed
-    if p is NOT_YET:
-        p = cell.memo_parsed = _parse_value(v)
-    return p
+    return _parse_value(cell.value)
 
 
 def cell_interval(cell) -> Interval | None:
     """Rounding interval of the number a cell holds (shown decimals), also for text-numbers
     ("96.03%" → 96.025%…96.035%); None for fuzzy text, blanks, errors and non-numbers."""
-    v = cell.value
-    if cell.memo_of is not v:
-        cell.memo_of, cell.memo_parsed, cell.memo_interval = v, NOT_YET, NOT_YET
-    iv = cell.memo_interval
-    if iv is NOT_YET:
-        iv = cell.memo_interval = _interval_of(cell)
-    return iv
+    return _interval_of(cell)
 
 
 def cell_number(cell) -> float | None:

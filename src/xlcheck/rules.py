@@ -157,6 +157,7 @@ class Checks:
     thresholds: dict = field(default_factory=dict)
     words: dict = field(default_factory=dict)
     _contexts: dict = field(default_factory=dict, repr=False)
+    derived: dict = field(default_factory=dict, repr=False)   # what rules derive from the data files, once
 
     @cached_property
     def framework(self):
