@@ -38,6 +38,7 @@ API (also used by `xlcheck serve`'s tests):
     book_payload(path, *, dates="iso", active_sheet=0, selection="A1", name=None) -> dict
     sheet_formulas(path) -> {sheet name: 2-D list}   what Range.formulas answers (Lite's formula reads)
     recalculated(paths, outdir) -> [Path]             LibreOffice-recalculated copies (cached values)
+    review_rows(actions), review_findings(rows)       what an add-in run wrote into 审核结果
 """
 from __future__ import annotations
 
@@ -211,3 +212,35 @@ def recalculated(paths, outdir) -> list[Path]:
     every formula cell carries the value Excel would show."""
     from conftest import libreoffice_convert
     return libreoffice_convert(paths, outdir)
+
+
+def review_rows(actions: list[dict], sheet_position: int | None = None) -> list[list]:
+    """The values of the one bulk write (setValues) an add-in run sends for its review sheet, with
+    HYPERLINK formulas shown as the text Excel displays and a protecting apostrophe dropped."""
+    import re
+    link = re.compile(r'^=HYPERLINK\("[^"]*","(.*)"\)$')
+    writes = [a for a in actions if a["func"] == "setValues"
+              and (sheet_position is None or a["sheet_position"] == sheet_position)]
+    assert len(writes) == 1, "the review sheet is written in one bulk call"
+    rows = []
+    for row in writes[0]["values"]:
+        out = []
+        for v in row:
+            m = link.match(v) if isinstance(v, str) else None
+            out.append(m.group(1) if m else (v[1:] if isinstance(v, str) and v.startswith("'") else v))
+        rows.append(out)
+    return rows
+
+
+REVIEW_HEADERS = ["序号", "级别", "规则", "工作表", "单元格", "问题描述", "填报值", "计算值或期望值", "填报单位说明", "状态", "定位"]
+
+
+def review_findings(rows: list[list]) -> list[dict]:
+    """Finding rows of a review sheet's values (current block only), as dicts keyed by header."""
+    i = next(n for n, r in enumerate(rows) if r[:len(REVIEW_HEADERS)] == REVIEW_HEADERS)
+    out = []
+    for r in rows[i + 1:]:
+        if not r[0] and not r[2]:
+            break
+        out.append(dict(zip(REVIEW_HEADERS, r)))
+    return out
