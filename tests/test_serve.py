@@ -95,8 +95,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, url: str, db: Path, codes: dict[str, str], proc: subprocess.Popen, log: Path):
-        self.url, self.db, self.codes, self.proc, self.log = url, db, codes, proc, log
+    def __init__(self, url: str, db_url: str, codes: dict[str, str], proc: subprocess.Popen, log: Path):
+        self.url, self.db_url, self.codes, self.proc, self.log = url, db_url, codes, proc, log
+        self.db = Path(db_url[len("sqlite:///"):]) if db_url.startswith("sqlite:///") else None
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=60, follow_redirects=False)
@@ -109,15 +110,16 @@ class Server:
 
     def stored(self) -> int:
         """Submissions in the database, read directly (not through the service)."""
-        import sqlite3
-        con = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)
+        from sqlalchemy import create_engine, text
+        engine = create_engine(self.db_url)
         try:
-            return con.execute("select count(*) from submissions").fetchone()[0]
+            with engine.connect() as conn:
+                return conn.execute(text("select count(*) from submissions")).scalar_one()
         finally:
-            con.close()
+            engine.dispose()
 
 
-def start_server(tmp: Path, depts=DEPTS, extra=()) -> Server:
+def start_server(tmp: Path, depts=DEPTS, extra=(), db_url: str | None = None) -> Server:
     """The bureau's setup, then `xlcheck serve` on a free loopback port (returns when it answers)."""
     lst = tmp / "名单.csv"
     lst.write_text("部门名称,被评价年度\n" + "".join(f"{d},2024\n" for d in depts.values()), encoding="utf-8")
@@ -125,14 +127,14 @@ def start_server(tmp: Path, depts=DEPTS, extra=()) -> Server:
     assert rep.ok and rep.codes is not None, rep.problems
     by_name = {r.department: r.code for r in read_codes(rep.codes)}
     codes = {k: by_name[d] for k, d in depts.items()}
-    db = tmp / "serve.sqlite3"
+    db_url = db_url or f"sqlite:///{tmp / 'serve.sqlite3'}"
     env = {**os.environ, "XLCHECK_BUREAU_PASSWORD": PASSWORD}
-    init = subprocess.run([sys.executable, "-m", "xlcheck.cli", "serve", "--init", "--db", f"sqlite:///{db}",
+    init = subprocess.run([sys.executable, "-m", "xlcheck.cli", "serve", "--init", "--db", db_url,
                            "--codes", str(rep.codes)], capture_output=True, text=True, env=env, timeout=120)
     assert init.returncode == 0, init.stderr
     port = free_port()
     log = tmp / "server.log"
-    proc = subprocess.Popen([sys.executable, "-m", "xlcheck.cli", "serve", "--db", f"sqlite:///{db}",
+    proc = subprocess.Popen([sys.executable, "-m", "xlcheck.cli", "serve", "--db", db_url,
                              "--port", str(port), "--max-file-mb", str(MAX_FILE_MB), "--max-files", str(MAX_FILES),
                              *extra], stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -147,7 +149,7 @@ def start_server(tmp: Path, depts=DEPTS, extra=()) -> Server:
             proc.kill()
             raise AssertionError("server did not start:\n" + log.read_text(encoding="utf-8"))
         time.sleep(0.1)
-    return Server(url, db, codes, proc, log)
+    return Server(url, db_url, codes, proc, log)
 
 
 def stop_server(server: Server) -> None:
@@ -320,6 +322,12 @@ def test_a_department_reads_only_its_own_submissions(server, books):
     ids = {row[0] for row in table_rows(page, "history")}
     assert str(ida) in ids and str(idb) not in ids
     assert DEPTS["fail"] not in page
+    # the department's own page, entered with the code
+    fresh = server.client()
+    assert fresh.post("/my", data={"code": "WRONG"}).status_code == 403
+    r = fresh.post("/my", data={"code": server.codes["pass"]})
+    assert r.status_code == 303 and r.headers["location"] == "/my"
+    assert str(ida) in {row[0] for row in table_rows(fresh.get("/my").text, "history")}
     # a cookie signed for another department cannot be forged from the outside
     forged = server.client()
     forged.cookies.set("xlcheck_dept", a.cookies["xlcheck_dept"].replace(
@@ -377,14 +385,18 @@ def test_oversized_and_hostile_uploads_get_a_chinese_reason_and_nothing_is_store
 def test_codes_and_password_are_stored_hashed_and_schema_matches_migrations(server):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, text
 
     from xlcheck.serve.db import Base
-    data = b"".join(p.read_bytes() for p in server.db.parent.glob("serve.sqlite3*"))
-    for code in server.codes.values():
-        assert code.encode() not in data and code.replace("-", "").encode() not in data
-    assert PASSWORD.encode("utf-8") not in data
-    engine = create_engine(f"sqlite:///{server.db}")
+    engine = create_engine(server.db_url)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        rows = [*conn.execute(text("select * from departments")), *conn.execute(text("select * from settings"))]
     engine.dispose()
+    data = "\n".join(str(v) for row in rows for v in row).encode()
+    if server.db is not None:     # SQLite: the files themselves, journal included
+        data += b"".join(p.read_bytes() for p in server.db.parent.glob(server.db.name + "*"))
+    assert len(rows) == len(DEPTS) + 2          # the departments; cookie secret and password hash
+    for code in server.codes.values():
+        assert code.encode() not in data and code.replace("-", "").encode() not in data
+    assert PASSWORD.encode("utf-8") not in data and b"scrypt$" in data
