@@ -12,6 +12,7 @@ from openpyxl.utils import range_boundaries
 
 from xlcheck import TEMPLATE_VERSION, calc
 from xlcheck.errors import ConfigError
+from xlcheck.fill import fill
 from xlcheck.framework import load_framework
 from xlcheck.template import SHEET_REVIEW, build_template
 
@@ -138,6 +139,51 @@ def test_long_texts_wrapped_and_tall(wb):
             c = cell(wb, n)
             assert c.alignment.wrap_text and c.parent.title == "文字说明"
             assert c.parent.row_dimensions[c.row].height >= 100
+
+
+def test_required_cells_marked_and_one_grey(wb):
+    iface = tomllib.loads((ROOT / "checks" / "interface.toml").read_text(encoding="utf-8"))
+    for name in NAMES:
+        c = cell(wb, name)
+        if c.parent.title != "基本信息":
+            continue
+        label = c.parent.cell(c.row, 1).value
+        assert label.endswith("（必填）") == (name in iface["required"]), (name, label)
+    assert {"budget_adjustment", "spend_actual"} <= set(iface["required"])
+    # computed cells are the only grey: framework texts are plain
+    ws, table = tables(wb)["scores"]
+    c0, r0, c1, r1 = range_boundaries(table.ref)
+    fixed = ws.cell(r0 + 1, c0)
+    assert fixed.protection.locked and fixed.fill.fill_type is None
+
+
+def test_no_row_has_a_fixed_height(built):
+    """Rows keep their heights but none is "custom": the spreadsheet refits a row as text is typed."""
+    with zipfile.ZipFile(built) as z:
+        for n in z.namelist():
+            if n.startswith("xl/worksheets/sheet"):
+                rows = etree.fromstring(z.read(n)).iterfind(".//m:row", NS)
+                assert not [r.get("r") for r in rows if r.get("customHeight")], n
+
+
+def test_long_texts_print_in_full(tmp_path, libreoffice):
+    """A long 文字说明 and a long qualitative indicator print to their last character (rendered
+    by LibreOffice to PDF): rows grow, a text too long for Excel's tallest row is set smaller."""
+    long_text = "".join(f"第{i}项工作按计划推进，完成年度目标，群众满意度持续提高。" for i in range(1, 61)) + "全文完毕。"
+    target = "为会员企业解决融资、用工、用地等实际问题，每解决一项得一分，" * 3 + "目标末尾"
+    actual = "已为企业解决融资问题十二项、用工问题九项、用地问题三项，" * 3 + "实现末尾"
+    p = tmp_path / "long.xlsx"
+    fill(p, cells={"text_work": long_text},
+         tables={"indicators": [{"一级指标": "效益指标", "二级指标": "社会效益指标", "三级指标": "企业问题解决",
+                                 "指标方向": "定性", "年度目标值": target, "年度实现值": actual, "完成率": 1}]})
+    w = openpyxl.load_workbook(p)
+    c = cell(w, "text_work")
+    assert c.parent.row_dimensions[c.row].height <= 409 and c.font.sz < 11
+    pdf, = libreoffice([p], tmp_path / "pdf", fmt="pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = "".join(text.split())
+    for t in (long_text, target, actual):
+        assert t[-12:] in flat and t[:12] in flat, t[-12:]
 
 
 def test_department_and_year_prefilled(tmp_path):

@@ -87,15 +87,22 @@ def fill_openpyxl(wb, cells: dict[str, object] | None = None,
     自评得分 / 扣分原因 / 改进措施 are written. A value None leaves a cell untouched, "" clears it;
     anything else is written as given (text stays text, so "1,288.38" is stored as text).
     """
+    from xlcheck.template import fit_rows
+    touched: dict[str, set[int]] = {}
     for name, value in (cells or {}).items():
         sheet, coord = name_cell(wb, name)
         _write(wb[sheet][coord], value)
+        touched.setdefault(sheet, set()).add(wb[sheet][coord].row)
     for tname, rows in (tables or {}).items():
         ws, t = find_table(wb, tname)
         if tname.lower() == "scores":
             _fill_scores(ws, t, rows or [])
         else:
             _fill_rows(ws, t, tname, rows or [])
+        head, first, last, _ = table_layout(ws, t)
+        touched.setdefault(ws.title, set()).update(range(first, last + 1))
+    for sheet, rows in touched.items():
+        fit_rows(wb[sheet], rows)   # long texts shown in full on screen and in print
 
 
 def _row_keys(tname, row: dict, cols: dict) -> dict:

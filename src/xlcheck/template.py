@@ -53,7 +53,7 @@ REQUIRED = tuple(IFACE["required"])
 FONT_NAME = "宋体"
 FILL_INPUT = PatternFill("solid", fgColor="FFF2CC")
 FILL_COMPUTED = PatternFill("solid", fgColor="D9D9D9")
-FILL_FIXED = PatternFill("solid", fgColor="F2F2F2")      # framework texts: locked, not formulas
+FILL_FIXED = PatternFill(fill_type=None)   # framework texts: locked, plain (one grey only: computed)
 FILL_FORMULA_INPUT = PatternFill("solid", fgColor="DDEBF7")  # 完成率: formula the filler may overwrite
 FILL_HEADER = PatternFill("solid", fgColor="BDD7EE")
 FILL_SECTION = PatternFill("solid", fgColor="E2EFDA")
@@ -255,19 +255,50 @@ TABLE_SPECS = (TASKS, INDICATORS, SCORES, PROBLEMS)
 
 # ---------------------------------------------------------------- helpers
 
-def _text_width(s: str) -> int:
-    """Display width: CJK and full-width characters count double."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(s))
+def _text_width(s: str) -> float:
+    """Display width in column-width units: a CJK or full-width character is ~2.2 digits wide
+    in the fonts LibreOffice and Excel fall back to (measured on rendered pages)."""
+    return sum(2.2 if unicodedata.east_asian_width(ch) in "WF" else 1.1 for ch in str(s))
 
 
-def _row_height(texts_and_widths, *, minimum=18.0, line=14.5):
+def _row_height(texts_and_widths, *, minimum=18.0, line=16.0, size=11.0):
     lines = 1
+    scale = size / 11.0
     for text, width in texts_and_widths:
         if text:
-            per_line = max(1.0, width - 1)
+            per_line = max(1.0, (width - 1.5) / scale)
             n = sum(max(1, math.ceil(_text_width(part) / per_line)) for part in str(text).split("\n"))
             lines = max(lines, n)
-    return max(minimum, line * lines + 4)
+    return max(minimum, line * scale * lines + 4)
+
+
+MAX_ROW_HEIGHT = 409.0   # Excel's limit
+MIN_FONT_SIZE = 8.0      # a text too long for one row at 11 pt is set smaller, down to this
+
+
+def fit_rows(ws, rows) -> None:
+    """Grow each row of `rows` to show its wrapped texts in full (never shrink a row). A text
+    too long for Excel's tallest row is set in a smaller font, down to MIN_FONT_SIZE."""
+    for r in sorted(set(rows)):
+        texts = []
+        for c in ws[r]:
+            if c.value is None or isinstance(c.value, str) and c.value.startswith("="):
+                continue
+            width = ws.column_dimensions[c.column_letter].width or 8.43
+            texts.append((c, c.value if c.alignment.wrap_text else "", width))
+        need = _row_height([(t, w) for _, t, w in texts])
+        if need > MAX_ROW_HEIGHT:
+            for c, text, width in texts:
+                size = 11.0
+                while size > MIN_FONT_SIZE and _row_height([(text, width)], size=size) > MAX_ROW_HEIGHT:
+                    size -= 0.5
+                if size < 11.0:
+                    c.font = Font(name=c.font.name, size=size, bold=c.font.b, color=c.font.color)
+            need = max(_row_height([(t, w)], size=c.font.sz or 11.0) for c, t, w in texts)
+        need = min(MAX_ROW_HEIGHT, need)
+        have = ws.row_dimensions[r].height
+        if have is None or need > have:
+            ws.row_dimensions[r].height = need
 
 
 def _style(c, *, fill=None, fmt=None, locked=True, font=FONT, align=WRAP_CENTER, border=True):
@@ -387,6 +418,8 @@ def _sheet_guide(wb, ws, department=None, year=None):
         ]),
         ("二、颜色说明", None),
         ("三、如何校验", [
+            "填写时：第一个工作表“自查”随填写自动检查必填项、合计、得分和必须填写的说明，出错的单元格标为红色，"
+            "点击“首个位置”可跳转。Excel、WPS 表格、LibreOffice 均可使用，无需安装插件。",
             "在 Excel 中：点击“绩效自评”选项卡中的“校验”按钮，结果写入“审核结果”工作表，点击单元格链接可跳转到出错位置。",
             "命令行：财政部门运行 xlcheck 文件或文件夹（如 xlcheck 收到的自评表/）进行批量校验。",
             "“错误”必须修改；“警告”请修改，或在“审核结果”的“填报单位说明”列写明理由；“提示”供参考。反复校验直至通过后再报送。",
@@ -401,9 +434,11 @@ def _sheet_guide(wb, ws, department=None, year=None):
     ]
     legend = [
         (FILL_INPUT, "黄色：需要填写的单元格（未锁定）。"),
-        (FILL_COMPUTED, "灰色：自动计算或固定内容（已锁定），请勿修改。"),
+        (FILL_COMPUTED, "灰色：自动计算的单元格（公式，已锁定），请勿修改。"),
         (FILL_FORMULA_INPUT, "浅蓝：绩效指标的完成率，默认由公式计算；定性指标请直接输入完成率（达成填 100%）。"),
-        (FILL_FIXED, "浅灰：评分框架内容（已锁定），由财政部门统一制定。"),
+        (FILL_FIXED, "白色：表头、说明和评分框架内容（已锁定），由财政部门统一制定。"),
+        (PatternFill("solid", fgColor=selfcheck.RED_FILL), "红色：自查发现的错误，必须修改（改正后红色自动消失，见“自查”页）。"),
+        (PatternFill("solid", fgColor=selfcheck.AMBER_FILL), "黄褐色：自查发现的警告，请修改或在校验后说明理由。"),
     ]
     for heading, lines in sections:
         ws.cell(r, 1, heading).font = FONT_BOLD
@@ -450,7 +485,7 @@ def _sheet_info(wb, ws, department, year):
             _style(ws.cell(r, 3), fill=FILL_SECTION)
             r += 1
             continue
-        label = ws.cell(r, 1, f.label)
+        label = ws.cell(r, 1, f.label + (REQUIRED_MARK if f.required else ""))
         indent = 2 if f.label.startswith("其中") else 0
         _style(label, align=Alignment(vertical="center", wrap_text=True, indent=indent))
         hint = ws.cell(r, 3, f.hint)
@@ -601,7 +636,8 @@ def _sheet_scores(wb, ws, fw: Framework):
 
 
 def _sheet_texts(wb, ws):
-    _title(ws, "文字说明", "请在黄色单元格中填写；单元格内换行按 Alt+Enter。所写数字、年份应与各表一致。")
+    _title(ws, "文字说明", "请在黄色单元格中填写；单元格内换行按 Alt+Enter。所写数字、年份应与各表一致。"
+                       "每部分请控制在 2000 字以内：更长的文字在单元格中打印不全，详细材料请作为附件报送。")
     ws.column_dimensions["A"].width = 26
     ws.column_dimensions["B"].width = 110
     for col, text in zip("AB", ("项目", "内容")):
@@ -684,11 +720,13 @@ def _sheet_selfcheck(wb, ws):
     _style(ws["E3"], fill=FILL_COMPUTED, fmt=FMT_INT, font=FONT_BOLD, align=CENTER)
     _define(wb, "selfcheck_count", ws, "E3")
     ws.row_dimensions[3].height = 30
-    ws["A4"] = ("自查只覆盖下表中公式能判断的问题。数字是否以文本填写、说明是否为“无”“同上”等占位文字、"
-                "文字与表格是否一致等，由财政部门的“校验”（xlcheck）判断：报送前请以校验结果为准。")
-    ws["A4"].font = FONT_HINT
-    ws["A4"].alignment = Alignment(wrap_text=True, vertical="center")
-    ws.row_dimensions[4].height = 34
+    # the authority line: short lines that overflow to the right (no wrap in a narrow column)
+    for r, text in ((4, "本页只检查公式能判断的问题。报送前请以财政部门的“校验”（xlcheck）结果为准："),
+                    (5, "数字是否以文本填写、说明是否为“无”“同上”等占位文字、文字与表格是否一致等，只有校验能判断。")):
+        c = ws.cell(r, 1, text)
+        c.font = Font(name=FONT_NAME, size=10, bold=r == 4, color="595959")
+        c.alignment = Alignment(vertical="center")
+        ws.row_dimensions[r].height = 18
     for i, text in enumerate(PANEL_COLS, 1):
         _style(ws.cell(PANEL_HEAD, i, text), fill=FILL_HEADER, font=FONT_BOLD, align=CENTER)
     ws.row_dimensions[PANEL_HEAD].height = 30
@@ -713,9 +751,9 @@ def _sheet_selfcheck(wb, ws):
         formula=["selfcheck_count=0"], fill=PatternFill(bgColor=ok, fgColor=ok, fill_type="solid"),
         font=Font(color="006100")))
     r = last + 2
-    for text in ("红色：错误，必须修改；黄色：警告，请修改，或在校验后的“审核结果”中说明理由。"
+    for text in ("红色：错误，必须修改；黄褐色：警告，请修改，或在校验后的“审核结果”中说明理由。",
                  "出错的单元格在各工作表中以同样颜色标出，改正后颜色自动消失。",
-                 "首次填报请先阅读“填报说明”。填写完成、本页显示“自查通过”后，请点击“校验”（或报送由财政部门校验）。"):
+                 "首次填报请先阅读“填报说明”。本页显示“自查通过”后，请点击“校验”，或报送由财政部门校验。"):
         c = ws.cell(r, 1, text)
         c.font = FONT_HINT
         c.alignment = Alignment(wrap_text=False, vertical="center")
@@ -865,6 +903,10 @@ def finalize_package(data: bytes, cached: dict, *, fixed_core: bool) -> bytes:
 
 def _patch_sheet(body: bytes, values: dict[str, object]) -> bytes:
     root = etree.fromstring(body)
+    # heights stay as set, but no row is "custom": Excel, WPS and LibreOffice refit a row's
+    # height when the filler types into it, so a long text is not cut off on screen or paper
+    for row in root.iter(f"{{{_NS_MAIN}}}row"):
+        row.attrib.pop("customHeight", None)
     todo = dict(values)
     for c in root.iter(f"{{{_NS_MAIN}}}c"):
         if not todo:
