@@ -129,10 +129,16 @@ def test_upload_page_shows_findings_and_downloads_the_cli_annotated_copy(server,
 
 def test_inbox_in_the_browser_after_three_departments_and_wrong_password(server, browser, books, tmp_path):
     from selenium.webdriver.common.by import By
-    # one department submits through the page with its code, two over HTTP
+    # one department submits through the page with its code, dropping the file on the drop zone
+    # (the file reaches the page through a staging input, then a real DragEvent carries it), two over HTTP
     browser.get(server.url + "/")
     browser.find_element(By.ID, "code").send_keys(server.codes["fail"])
-    browser.find_element(By.ID, "file").send_keys(str(books["fail"]))
+    browser.execute_script("var i = document.createElement('input'); i.type = 'file'; i.id = 'stage';"
+                           "document.body.appendChild(i);")
+    browser.find_element(By.ID, "stage").send_keys(str(books["fail"]))
+    browser.execute_script("var dt = new DataTransfer(); dt.items.add(document.getElementById('stage').files[0]);"
+                           "document.getElementById('drop').dispatchEvent("
+                           "new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));")
     wait_for(lambda: "已报送给财政部门" in browser.find_element(By.ID, "message").text, what="the receipt")
     c = httpx.Client(base_url=server.url, timeout=60)
     for key in ("pass", "explained"):
