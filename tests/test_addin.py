@@ -501,7 +501,7 @@ def test_addin_config_is_read_back_by_vba_on_chinese_windows(tmp_path, monkeypat
     conf.write_bytes('"SHOW CONSOLE","True"\r\n"INTERPRETER_WIN","C:\\旧\\python.exe"\r\n'.encode("cp936"))
     addin.write_interpreter_config(conf, ZHANG, platform="win32", environ={})
     data = conf.read_bytes()
-    assert _vba_input(data) == {"SHOW CONSOLE": "True", "INTERPRETER_WIN": ZHANG}
+    assert _vba_input(data) == {"SHOW CONSOLE": "True", "INTERPRETER_WIN": ZHANG, "ADD_WORKBOOK_TO_PYTHONPATH": "False"}
     assert data.decode("utf-8", errors="replace") != data.decode("cp936")     # not UTF-8
     assert addin.config_file("darwin").parts[-3:] == ("com.microsoft.Excel", "Data", "myaddin.conf")
     assert addin.config_file("win32").parts[-2:] == (".myaddin", "myaddin.conf")
@@ -514,14 +514,16 @@ def test_addin_config_under_conda_names_the_environment(tmp_path, monkeypatch):
     conf.write_bytes(b'"INTERPRETER_WIN","C:\\old\\python.exe"\r\n')
     env = {"CONDA_DEFAULT_ENV": "xlcheck", "CONDA_EXE": r"C:\Users\张三\miniconda3\Scripts\conda.exe"}
     addin.write_interpreter_config(conf, ZHANG, platform="win32", encoding="cp936", environ=env)
-    assert _vba_input(conf.read_bytes()) == {"CONDA PATH": r"C:\Users\张三\miniconda3", "CONDA ENV": "xlcheck"}
+    assert _vba_input(conf.read_bytes()) == {"CONDA PATH": r"C:\Users\张三\miniconda3", "CONDA ENV": "xlcheck",
+                                             "ADD_WORKBOOK_TO_PYTHONPATH": "False"}
     import xlwings.cli as xwcli      # the same root as xlwings computes, in this OS's path form
     monkeypatch.setenv("CONDA_DEFAULT_ENV", "xlcheck")
     monkeypatch.setenv("CONDA_EXE", "/home/u/miniconda3/bin/conda")
     assert addin.conda_settings() == xwcli.get_conda_settings() == ("/home/u/miniconda3", "xlcheck")
     # on macOS xlwings writes the interpreter even under conda
     addin.write_interpreter_config(conf, "/opt/conda/bin/python", platform="darwin", encoding="utf-8", environ=env)
-    assert _vba_input(conf.read_bytes(), "utf-8") == {"INTERPRETER_MAC": "/opt/conda/bin/python"}
+    assert _vba_input(conf.read_bytes(), "utf-8") == {"INTERPRETER_MAC": "/opt/conda/bin/python",
+                                                       "ADD_WORKBOOK_TO_PYTHONPATH": "False"}
 
 
 def test_addin_config_path_outside_the_code_page_fails_clearly(tmp_path, monkeypatch):
@@ -564,7 +566,7 @@ def test_addin_install_lands_in_xlstart_under_the_module_name(monkeypatch, tmp_p
     assert installed.read_bytes() == (ROOT / "addin" / "xlcheck.xlam").read_bytes()
     assert addin.ribbon_command(installed.name) == "import xlcheck.addin;xlcheck.addin.main()"
     conf = _vba_input((tmp_path / ".myaddin" / "myaddin.conf").read_bytes(), addin.config_encoding())
-    assert conf == {"INTERPRETER_WIN": sys.executable}
+    assert conf == {"INTERPRETER_WIN": sys.executable, "ADD_WORKBOOK_TO_PYTHONPATH": "False"}
     assert any("已安装" in m for m in messages)
 
 
@@ -598,3 +600,82 @@ def test_addin_round_trip_keeps_explanation_written_in_excel(filled):
     assert row["填报单位说明"] == NOTE and row["状态"] == "已说明"
     assert [f["规则"] for f in again] == [r[2] for r in rows[header + 1:] if r[2]]
     assert sum(f.explained for f in result.findings) == 1
+
+
+SITECUSTOMIZE = '''
+# Excel's side of RunPython, mocked: Book.caller() returns the remote book of a payload
+import atexit, json, os
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+import xlwings as xw
+from xlcheck.addin import remote_book
+_book = remote_book(json.load(open(os.environ["XLCHECK_TEST_PAYLOAD"], encoding="utf-8")))
+_book.set_mock_caller()
+def _dump():
+    with open(os.environ["XLCHECK_TEST_ACTIONS"], "w", encoding="utf-8") as fh:
+        json.dump({"argv": __import__("sys").argv, "json": _book.json()}, fh, ensure_ascii=False, default=str)
+atexit.register(_dump)
+'''
+
+
+def test_addin_ribbon_command_as_the_vba_builds_it(filled, file_result, tmp_path):
+    """绩效自评 → 校验: RibbonMyAddin.RunMain → RunPython → ExecuteWindows builds a command line
+    (read here from the shipped VBA with olevba); run as built, with Book.caller mocked and the
+    settings `xlcheck addin install` writes (a workbook on OneDrive, a user named 张三), it writes
+    审核结果 with the CLI's findings."""
+    import json
+    import subprocess
+    import sys
+    from oletools.olevba import VBA_Parser
+    parser = VBA_Parser(str(ROOT / "addin" / "xlcheck.xlam"))
+    vba = {Path(n).stem: code for _f, _s, n, code in parser.extract_macros()}
+    parser.close()
+    src = vba["xlwings"]
+    # the two lines of ExecuteWindows this test reproduces, verbatim
+    assert ('RunCommand = CondaCmd & PythonInterpreter & " -B -c ""import xlwings.utils;'
+            'xlwings.utils.prepare_sys_path(\\""" & PYTHONPATH & "\\""); " & PythonCommand & """ "') in src
+    assert '" --wb=" & """" & ActiveWorkbook.Name & """ --from_xl=1" & " --app=" & Chr(34)' in src
+    assert ('PYTHONPATH = AddExcelDir & ";" & ActiveFullName & ";" & ThisFullName & ";" & '
+            'GetConfig("ONEDRIVE_CONSUMER_WIN") & ";" & GetConfig("ONEDRIVE_COMMERCIAL_WIN") & ";" & '
+            'GetConfig("SHAREPOINT_WIN") & ";" & GetConfig("PYTHONPATH")') in src
+    assert "ActiveFullName = ActiveWorkbook.FullName" in src and "ThisFullName = ThisWorkbook.FullName" in src
+    assert 'AddExcelDir = GetConfig("ADD_WORKBOOK_TO_PYTHONPATH", "true")' in src
+    assert 'PYTHONPATH = Replace(PYTHONPATH, "&", "^&")' in src and 'PYTHONPATH = Replace(PYTHONPATH, "\\", "\\\\")' in src
+    assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in vba["RibbonMyAddin"]
+
+    conf = dict(addin.config_settings(r"C:\Users\张三\AppData\Local\Programs\Python\Python311\python.exe",
+                                      "win32", environ={}))
+    add_dir = conf["ADD_WORKBOOK_TO_PYTHONPATH"]
+    active = "https://d.docs.live.net/4f2a/自评/" + filled.name       # AutoSave on OneDrive: a URL
+    this = r"C:\Users\张三\AppData\Roaming\Microsoft\Excel\XLSTART" + "\\" + addin.INSTALLED_NAME
+    pythonpath = ";".join([add_dir, active, this, "", "", "", ""])
+    pythonpath = pythonpath.replace("&", "^&").replace("\\", "\\\\")     # ExecuteWindows' escaping
+    command = addin.ribbon_command(addin.INSTALLED_NAME)
+    # RunCommand after cmd.exe (^& is &) and the C runtime's argument rules (\" is a literal quote,
+    # other backslashes stay as they are)
+    code = f'import xlwings.utils;xlwings.utils.prepare_sys_path("{pythonpath.replace("^&", "&")}"); {command}'
+    argv = [sys.executable, "-B", "-c", code, f"--wb={filled.name}", "--from_xl=1",
+            r"--app=C:\Program Files\Microsoft Office\root\Office16\EXCEL.EXE", "--hwnd=132456"]
+    mock = tmp_path / "mock"
+    mock.mkdir()
+    (mock / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    payload, actions = tmp_path / "payload.json", tmp_path / "actions.json"
+    payload.write_text(json.dumps(book_payload(filled), ensure_ascii=False), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(mock), XLCHECK_TEST_PAYLOAD=str(payload), XLCHECK_TEST_ACTIONS=str(actions))
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(actions.read_text(encoding="utf-8"))
+    assert out["argv"][1:3] == [f"--wb={filled.name}", "--from_xl=1"]
+    rows = _review_rows_of(out["json"]["actions"])
+    assert rows[0][0].startswith("审核结果")
+    key = lambda f: (f.rule, f.sheet, f.cell, f.message)  # noqa: E731
+    assert sorted((f["规则"], f["工作表"], f["单元格"], f["问题描述"]) for f in _findings(rows)) == \
+        sorted(map(key, file_result.findings))
+    # with xlwings' default (the workbook's folder on sys.path) the OneDrive URL stops RunPython
+    import xlwings.utils
+    with pytest.raises(xw.XlwingsError):
+        xlwings.utils.prepare_sys_path(";".join(["true", active, this, "", "", "", ""]))
+
+
+def _review_rows_of(actions):
+    from payloads import review_rows
+    return review_rows(actions)

@@ -453,17 +453,20 @@ def conda_settings(environ=None) -> tuple[str | None, str | None]:
     return sep.join(exe.split(sep)[:-2]), env
 
 
-MANAGED_KEYS = ("INTERPRETER_WIN", "INTERPRETER_MAC", "CONDA PATH", "CONDA ENV")
+MANAGED_KEYS = ("INTERPRETER_WIN", "INTERPRETER_MAC", "CONDA PATH", "CONDA ENV", "ADD_WORKBOOK_TO_PYTHONPATH")
 
 
 def config_settings(interpreter: str, platform: str, environ=None) -> list[tuple[str, str]]:
     """What xlwings' own `config_create` writes: under conda on Windows the conda root and
-    environment (the VBA activates it), otherwise the interpreter for this OS."""
+    environment (the VBA activates it), otherwise the interpreter for this OS. Plus
+    ADD_WORKBOOK_TO_PYTHONPATH False: xlcheck needs nothing beside the workbook, and with it on, a
+    workbook on OneDrive/SharePoint (an https:// FullName) stops RunPython before xlcheck runs."""
     conda_path, conda_env = conda_settings(environ)
     if conda_path and platform.startswith("win"):
-        return [("CONDA PATH", conda_path), ("CONDA ENV", conda_env)]
-    key = "INTERPRETER_MAC" if platform.startswith("darwin") else "INTERPRETER_WIN"
-    return [(key, interpreter)]
+        out = [("CONDA PATH", conda_path), ("CONDA ENV", conda_env)]
+    else:
+        out = [("INTERPRETER_MAC" if platform.startswith("darwin") else "INTERPRETER_WIN", interpreter)]
+    return out + [("ADD_WORKBOOK_TO_PYTHONPATH", "False")]
 
 
 def write_interpreter_config(path, interpreter: str, platform: str | None = None, *,
