@@ -267,8 +267,9 @@ def test_1900_serials_around_the_fictitious_leap_day(tmp_path):
     60 is the day that never was (kept as the number), 61 is 1900-03-01."""
     sheet = _sheet('<row r="1"><c r="A1" s="1"><v>1</v></c><c r="B1" s="1"><v>59.5</v></c>'
                    '<c r="C1" s="1"><v>60</v></c><c r="D1" s="1"><v>61</v></c>'
-                   '<c r="E1" s="1"><v>45000</v></c></row>')
+                   '<c r="E1" s="1"><v>45000</v></c><c r="F1" s="1"><v>0.25</v></c></row>')
     got = cells_of(make_package(tmp_path / "p.xlsx", sheet, styles=DATE_STYLES))
+    assert got["F1"].value == datetime(1899, 12, 31, 6)      # Excel shows day 0 as 1900-01-00
     assert got["A1"].value == datetime(1900, 1, 1)
     assert got["B1"].value == datetime(1900, 2, 28, 12)
     assert got["C1"].value == 60

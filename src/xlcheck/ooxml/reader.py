@@ -30,10 +30,17 @@ BUILTIN_FORMATS = {
     22: "yyyy-mm-dd h:mm", 37: "#,##0 ;(#,##0)", 38: "#,##0 ;[Red](#,##0)",
     39: "#,##0.00;(#,##0.00)", 40: "#,##0.00;[Red](#,##0.00)", 45: "mm:ss", 46: "[h]:mm:ss",
     47: "mmss.0", 48: "##0.0E+0", 49: "@",
+    # zh-CN built-in date and time formats (ECMA-376 Part 1 §18.8.30): written by id, no numFmt
+    27: 'yyyy"年"m"月"', 28: 'm"月"d"日"', 29: 'm"月"d"日"', 30: "m-d-yy", 31: 'yyyy"年"m"月"d"日"',
+    32: 'h"时"mm"分"', 33: 'h"时"mm"分"ss"秒"', 34: '上午/下午h"时"mm"分"', 35: '上午/下午h"时"mm"分"ss"秒"',
+    36: 'yyyy"年"m"月"', 50: 'yyyy"年"m"月"', 51: 'm"月"d"日"', 52: 'yyyy"年"m"月"', 53: 'm"月"d"日"',
+    54: 'm"月"d"日"', 55: '上午/下午h"时"mm"分"', 56: '上午/下午h"时"mm"分"ss"秒"', 57: 'yyyy"年"m"月"',
+    58: 'm"月"d"日"',
 }
-# format codes: quoted text, escaped characters and [colour]/[locale] sections are no date tokens
+# format codes: quoted text, escaped characters and [colour]/[locale]/[condition] sections are no
+# date tokens; [h], [mm], [ss] (elapsed time) are
 _DATE_RE = re.compile(r"[ymdhs]", re.I)
-_STRIP_RE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+_STRIP_RE = re.compile(r'"[^"]*"|\\.|\[(?![hms]+\])[^\]]*\]', re.I)
 _XESC = re.compile(r"_x([0-9A-Fa-f]{4})_")      # ST_Xstring escapes in cell text (not XML)
 EPOCH_1900 = datetime(1899, 12, 30)               # serial 61 = 1900-03-01 and on
 EPOCH_1904 = datetime(1904, 1, 1)
@@ -85,7 +92,7 @@ def serial_to_datetime(num: float, date1904: bool = False):
             return EPOCH_1904 + timedelta(days=num)
         if 60 <= num < 61:
             return num
-        if 1 <= num < 60:       # Excel counts 1900-02-29, so serials before it are a day later
+        if 0 <= num < 60:       # Excel counts 1900-02-29, so serials before it are a day later
             num += 1
         return EPOCH_1900 + timedelta(days=num)
     except OverflowError:
@@ -310,7 +317,7 @@ def _iso_date(raw: str):
     except ValueError:
         pass
     try:
-        return datetime.fromisoformat("1899-12-30T" + s.lstrip("T"))    # a time of day
+        return datetime.fromisoformat("1899-12-31T" + s.lstrip("T"))    # a time of day: Excel's day 0
     except ValueError:
         return raw
 
