@@ -259,8 +259,9 @@ def test_remote_endpoint_codes_and_bad_requests(server, books):
     assert r.status_code == 403 and "报送码不正确" in r.text
     r = c.post("/xlwings/validate", json=payload, headers={"Authorization": server.codes["pass"]})
     assert r.status_code == 200 and r.json()["actions"]
-    r = c.post("/xlwings/validate", content=b"<html>not json</html>", headers={"Content-Type": "application/json"})
-    assert r.status_code == 400 and "不是 xlwings 工作簿数据" in r.text
+    for body in (b"<html>not json</html>", b"[" * 100_000 + b"]" * 100_000, b'{"sheets": 3}'):
+        r = c.post("/xlwings/validate", content=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and "不是 xlwings 工作簿数据" in r.text
     assert server.stored() == before
 
 
@@ -296,6 +297,12 @@ def test_inbox_statuses_after_three_departments_submit(server, books):
     assert {k: rows[d][2] for k, d in DEPTS.items()} == {
         "pass": "通过", "fail": "未通过", "explained": "已说明", "silent": "未报送"}
     assert rows[DEPTS["fail"]][9] == "2" and rows[DEPTS["silent"]][9] == "0"
+    # a department's history: every submission kept, newest first
+    page = b.get(lxml.html.fromstring(b.get("/inbox").text).xpath(
+        f'//a[text()="{DEPTS["fail"]}"]/@href')[0]).text
+    history = table_rows(page, "history")
+    assert len(history) == 2 and int(history[0][0]) > int(history[1][0])
+    assert all(row[3] == "未通过" and row[2] == books["fail"].name for row in history)
     # the collection's summary workbook: the latest submission of each department
     r = b.get("/inbox/summary.xlsx")
     assert r.status_code == 200 and "UTF-8''汇总.xlsx" in unquote(r.headers["content-disposition"])
@@ -400,3 +407,19 @@ def test_codes_and_password_are_stored_hashed_and_schema_matches_migrations(serv
     for code in server.codes.values():
         assert code.encode() not in data and code.replace("-", "").encode() not in data
     assert PASSWORD.encode("utf-8") not in data and b"scrypt$" in data
+
+
+def test_require_code_mode_refuses_anonymous_checks(tmp_path, books):
+    """`--require-code`: no self-check and no remote check without a department's code (in-process
+    app: the setting, not the server, is under test)."""
+    from starlette.testclient import TestClient
+
+    from payloads import book_payload
+    from xlcheck.serve.app import ServeConfig, create_app
+    app = create_app(ServeConfig(db_url=f"sqlite:///{tmp_path / 'x.sqlite3'}", require_code=True))
+    with TestClient(app) as c:
+        assert 'required' in c.get("/").text
+        r = c.post("/api/check", files=[("file", ("a.xlsx", books["pass"].read_bytes()))])
+        assert r.status_code == 403 and "请填写本部门的报送码" in r.json()["error"]
+        r = c.post("/xlwings/validate", json=book_payload(books["pass"]))
+        assert r.status_code == 403 and "报送码" in r.text

@@ -236,7 +236,7 @@ class Service:
             payload = json.loads(body)
             if not isinstance(payload, dict) or not isinstance(payload.get("sheets"), list):
                 raise ValueError
-        except ValueError:
+        except (ValueError, RecursionError):     # not JSON, or nested deeper than any book payload
             return PlainTextResponse("收到的不是 xlwings 工作簿数据，无法校验", 400)
         try:
             actions = await run_in_threadpool(self._validate_book, payload)
