@@ -423,3 +423,19 @@ def test_require_code_mode_refuses_anonymous_checks(tmp_path, books):
         assert r.status_code == 403 and "请填写本部门的报送码" in r.json()["error"]
         r = c.post("/xlwings/validate", json=book_payload(books["pass"]))
         assert r.status_code == 403 and "报送码" in r.text
+
+
+def test_serve_command_refuses_bad_setup_in_chinese(tmp_path):
+    from click.testing import CliRunner
+
+    from xlcheck.cli import main
+    db = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    run = CliRunner().invoke
+    r = run(main, ["serve", "--init", "--db", db], env={"XLCHECK_BUREAU_PASSWORD": "short"})
+    assert r.exit_code == 2 and "密码至少 8 个字符" in r.output
+    bad = tmp_path / "codes.csv"
+    bad.write_text("名称,年度\n某局,2024\n", encoding="utf-8")
+    r = run(main, ["serve", "--init", "--db", db, "--codes", str(bad)], env={"XLCHECK_BUREAU_PASSWORD": PASSWORD})
+    assert r.exit_code == 2 and "报送码文件的表头应为" in r.output
+    r = run(main, ["serve", "--init", "--db", "nosuchdb://x"], env={"XLCHECK_BUREAU_PASSWORD": PASSWORD})
+    assert r.exit_code == 2 and "无法打开数据库" in r.output
