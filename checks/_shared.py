@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
+from xlcheck import calc
+from xlcheck.calc import EQ, GE, LE, QUAL  # noqa: F401  (the families import them from here)
 from xlcheck.model import Cell
 from xlcheck.numbers import (Interval, ParsedNumber, cell_interval, cell_number, cell_parsed, format_shown,
                              round_shown, value_decimals)
 
 NUMERIC_KINDS = ("number", "text", "fullwidth", "unit")
-GE, LE, EQ, QUAL = "≥", "≤", "=", "定性"
 QUANT_DIRECTIONS = (GE, LE, EQ)
 
 
@@ -229,30 +229,7 @@ ZERO = Interval(Fraction(0), Fraction(0))
 
 # ---------------------------------------------------------------- 指标方向
 
-_DIRECTION_ALIASES = {">=": GE, "≥": GE, "=>": GE, "≧": GE, "<=": LE, "≤": LE, "=<": LE, "≦": LE,
-                      "=": EQ, "==": EQ, "定性": QUAL}
-
-
-def direction(value) -> str | None:
-    """≥ ≤ = 定性 for what the filler chose (also >=, <=, full-width forms); the stripped text
-    otherwise; None when blank."""
-    if value is None:
-        return None
-    if type(value) is str and len(value) <= 64:
-        return _direction_text(value)   # a handful of distinct values, asked for per row by many rules
-    return _direction(value)
-
-
-@lru_cache(maxsize=1024)
-def _direction_text(value: str) -> str | None:
-    return _direction(value)
-
-
-def _direction(value) -> str | None:
-    s = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
-    if not s:
-        return None
-    return _DIRECTION_ALIASES.get(s, s)
+direction = calc.direction   # one normalisation for every family (a blank is no direction)
 
 
 # ---------------------------------------------------------------- messages

@@ -84,19 +84,15 @@ def fmt_rate(iv: Interval, decimals: int = 2) -> str:
 def budget_adjusted_interval(wb) -> Interval | None:
     """调整后预算数 over rounding intervals (consistency checks): 年初预算数 + 调整数 when both are
     numbers, else the cell's value."""
-    a, b = cell_interval(wb.names.get("budget_initial")), cell_interval(wb.names.get("budget_adjustment"))
-    if a is not None and b is not None:
-        return a + b
-    return cell_interval(wb.names.get("budget_adjusted"))
+    s = calc.relation("budget_adjusted", cell_interval(wb.names.get("budget_initial")),
+                      cell_interval(wb.names.get("budget_adjustment")))
+    return s if s is not None else cell_interval(wb.names.get("budget_adjusted"))
 
 
 def budget_rate_interval(wb) -> Interval | None:
     """预算完成率 = 实际支出数 / 调整后预算数 over rounding intervals (None when not computable)."""
-    spend = cell_interval(wb.names.get("spend_actual"))
-    adj = budget_adjusted_interval(wb)
-    if spend is None or adj is None:
-        return None
-    return spend / adj
+    return calc.relation("budget_completion_rate", cell_interval(wb.names.get("spend_actual")),
+                         budget_adjusted_interval(wb))
 
 
 def budget_adjusted_face(wb) -> Fraction | None:
@@ -105,19 +101,15 @@ def budget_adjusted_face(wb) -> Fraction | None:
     ini = face_value(wb.names.get("budget_initial"))
     adj_cell = wb.names.get("budget_adjustment")
     if ini is not None:
-        if adj_cell is None or adj_cell.blank:
-            return ini
-        adj = face_value(adj_cell)
-        return None if adj is None else ini + adj
+        adj = Fraction(0) if adj_cell is None or adj_cell.blank else face_value(adj_cell)
+        return calc.relation("budget_adjusted", ini, adj)
     return face_value(wb.names.get("budget_adjusted"))
 
 
 def budget_rate_face(wb) -> Fraction | None:
     """预算完成率 at face value, as shown (0.00%): 实际支出数 / 调整后预算数."""
-    spend, adj = face_value(wb.names.get("spend_actual")), budget_adjusted_face(wb)
-    if spend is None or not adj:
-        return None
-    return Fraction(round_shown(spend / adj, SHOWN_RATE_PLACES))
+    rate = calc.relation("budget_completion_rate", face_value(wb.names.get("spend_actual")), budget_adjusted_face(wb))
+    return None if rate is None else Fraction(round_shown(rate, SHOWN_RATE_PLACES))
 
 
 # ---------------------------------------------------------------- indicator completion rates

@@ -29,9 +29,9 @@ def _iv(wb, name) -> Interval | None:
 
 def _adjusted(wb) -> Interval | None:
     """调整后预算数 recomputed from its inputs; a constant typed over it only when inputs are missing."""
-    a, b = _iv(wb, "budget_initial"), _iv(wb, "budget_adjustment")
-    if a is not None and b is not None:
-        return a + b
+    s = calc.relation("budget_adjusted", _iv(wb, "budget_initial"), _iv(wb, "budget_adjustment"))
+    if s is not None:
+        return s
     c = wb.names.get("budget_adjusted")
     return interval(c) if is_typed(c) else None
 
@@ -57,10 +57,9 @@ def adjusted_budget(wb, ctx):
     """
     cell = wb.names["budget_adjusted"]
     rep = reported(cell)
-    a, b = _iv(wb, "budget_initial"), _iv(wb, "budget_adjustment")
-    if rep is None or a is None or b is None:
+    s = calc.relation("budget_adjusted", _iv(wb, "budget_initial"), _iv(wb, "budget_adjustment"))
+    if rep is None or s is None:
         return
-    s = a + b
     if not rep.intersects(s):
         yield ctx.report(cell, value=clean_text(cell.text), expected=fmt_amount(s),
                          init=_shown(wb.names["budget_initial"]), adj=_shown(wb.names["budget_adjustment"]))
@@ -73,10 +72,8 @@ def adjust_rate(wb, ctx):
     示例：调整数 0.21 万元、年初预算 417.82 万元，预算调整率应为 0.05%（0.0503%），填报 0.00% 即报错：
     输入在显示精度内取任何值，结果都在 0.049%–0.051% 之间，落不进 0.00% 所代表的 ±0.005%。
     """
-    a, b = _iv(wb, "budget_adjustment"), _iv(wb, "budget_initial")
-    if a is None or b is None:
-        return
-    yield from _rate_finding(ctx, wb.names["budget_adjust_rate"], a / b, lambda: dict(
+    q = calc.relation("budget_adjust_rate", _iv(wb, "budget_adjustment"), _iv(wb, "budget_initial"))
+    yield from _rate_finding(ctx, wb.names["budget_adjust_rate"], q, lambda: dict(
         adj=_shown(wb.names["budget_adjustment"]), init=_shown(wb.names["budget_initial"])))
 
 
@@ -87,10 +84,9 @@ def completion_rate(wb, ctx):
     示例：实际支出 401.42 万元、调整后预算 418.03 万元，完成率 96.0266%，填报 96.03% 正确；
     5529.49 / 5529.51 填报 100% 也正确（99.9996% 在 100.00% 的舍入区间内）；填报 98.00% 即报错。
     """
-    a, b = _iv(wb, "spend_actual"), _adjusted(wb)
-    if a is None or b is None:
-        return
-    yield from _rate_finding(ctx, wb.names["budget_completion_rate"], a / b, lambda: dict(
+    b = _adjusted(wb)
+    q = calc.relation("budget_completion_rate", _iv(wb, "spend_actual"), b)
+    yield from _rate_finding(ctx, wb.names["budget_completion_rate"], q, lambda: dict(
         actual=_shown(wb.names["spend_actual"]), adjusted=fmt_amount(b)))
 
 
@@ -100,13 +96,8 @@ def yoy_rate(wb, ctx):
 
     示例：实际支出 435.27 万元、上年 396.02 万元，增减率应为 9.91%；填报 9.00% 即报错。
     """
-    a, p = _iv(wb, "spend_actual"), _iv(wb, "spend_prev_year")
-    if a is None or p is None:
-        return
-    q = a / p   # a/p − 1: each input once, so the interval is exact
-    if q is None:
-        return
-    yield from _rate_finding(ctx, wb.names["spend_yoy_rate"], q - Interval(ONE, ONE), lambda: dict(
+    q = calc.relation("spend_yoy_rate", _iv(wb, "spend_actual"), _iv(wb, "spend_prev_year"))
+    yield from _rate_finding(ctx, wb.names["spend_yoy_rate"], q, lambda: dict(
         actual=_shown(wb.names["spend_actual"]), prev=_shown(wb.names["spend_prev_year"])))
 
 
@@ -116,10 +107,8 @@ def project_share(wb, ctx):
 
     示例：纳入自评的项目资金 89.93 万元、项目支出 89.93 万元，比例应为 100.00%；填报 90.00% 即报错。
     """
-    a, b = _iv(wb, "project_eval_funds"), _iv(wb, "spend_project")
-    if a is None or b is None:
-        return
-    yield from _rate_finding(ctx, wb.names["project_eval_share"], a / b, lambda: dict(
+    q = calc.relation("project_eval_share", _iv(wb, "project_eval_funds"), _iv(wb, "spend_project"))
+    yield from _rate_finding(ctx, wb.names["project_eval_share"], q, lambda: dict(
         funds=_shown(wb.names["project_eval_funds"]), project=_shown(wb.names["spend_project"])))
 
 
@@ -192,30 +181,6 @@ def nature_sum(wb, ctx):
 
 # ---------------------------------------------------------------- indicators
 
-def rate_candidates(d: str, t: Interval, a: Interval) -> list[Interval] | None:
-    """The values 完成率 can take (SPEC 2.2) for target t and actual a inside their intervals;
-    None when it cannot be computed (division by an interval containing 0, negative inputs)."""
-    if d == GE:
-        q = a / t
-        return None if q is None else [q]
-    if d == LE:
-        if t.lo < 0 or a.lo < 0:
-            return None
-        out = []
-        if a.lo <= t.hi:
-            out.append(Interval(ONE, ONE))
-        if a.hi > t.lo:   # some a > t: t / a, between t.lo / a.hi and (almost) min(1, t.hi / a.lo)
-            hi = min(ONE, t.hi / a.lo) if a.lo > 0 else ONE
-            out.append(Interval(t.lo / a.hi, hi))
-        return out
-    if d == EQ:
-        q = a / t
-        if q is None:
-            return None
-        return ([Interval(ONE, ONE)] if a.intersects(t) else []) + [q]
-    return None
-
-
 def _formula_text(d, tn, an) -> str:
     if d == LE and an <= tn:
         return "实现值不超过目标值，完成率为 100%"
@@ -253,7 +218,7 @@ def _classify_rows(wb, counts):
             ti, ai = _exact_count(tc, ti), _exact_count(ac, ai)
         if ti is None or ai is None:
             continue
-        cands = rate_candidates(d, ti, ai)
+        cands = calc.indicator_rate_candidates(d, ti, ai)
         if cands is None:
             continue
         for c in cands:

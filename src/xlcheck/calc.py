@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
+import unicodedata
 from fractions import Fraction
+from functools import lru_cache
 from typing import Iterable, Mapping
 
-from .numbers import cell_number
+from .numbers import Interval, cell_number
 
 Value = float | str   # "" stands for a blank result
 
@@ -43,10 +45,6 @@ def _eq(a: float, b: float) -> bool:
     d = abs(a - b)
     e = 2.0 ** -48
     return d < e * abs(a) and d < e * abs(b)
-
-
-def _div(a: float, b: float) -> Value:
-    return "" if b == 0 else a / b
 
 
 # ---------------------------------------------------------------- single cells
@@ -82,29 +80,66 @@ INPUTS = {
 FORMULA_NAMES = tuple(INPUTS)
 
 
+def _quotient(a, b):
+    """a / b for floats, Fractions and Intervals; None where the spreadsheet shows "" (b = 0) or,
+    for an interval, where b's interval contains 0."""
+    if isinstance(b, Interval):
+        return a / b
+    return None if b == 0 else a / b
+
+
+def _less_one(q):
+    if q is None:
+        return None
+    return q - Interval(Fraction(1), Fraction(1)) if isinstance(q, Interval) else q - 1
+
+
+# Each relation of the template once. The same function evaluates the spreadsheet's floats (the
+# cached values fill.py writes), the filler's figures at face value (Fractions: thresholds) and
+# rounding intervals (Intervals: consistency checks).
+RELATIONS = {
+    "budget_adjusted": lambda initial, adjustment: initial + adjustment,
+    "budget_completion_rate": lambda spend, adjusted: _quotient(spend, adjusted),
+    "budget_adjust_rate": lambda adjustment, initial: _quotient(adjustment, initial),
+    # (a − p) / p as a / p − 1: each input once, so an interval stays exact
+    "spend_yoy_rate": lambda spend, prev: _less_one(_quotient(spend, prev)),
+    "project_eval_share": lambda funds, project: _quotient(funds, project),
+}
+
+
+def relation(name: str, *args):
+    """The relation `name` over numbers of one kind (float, Fraction or Interval); None when an
+    input is missing or the result is undefined."""
+    if any(a is None for a in args):
+        return None
+    return RELATIONS[name](*args)
+
+
+def _spreadsheet(name: str, *values) -> Value:
+    """What the template's formula shows for these cell values ("" for a blank result)."""
+    nums = [num(v) for v in values]
+    r = relation(name, *nums)
+    return "" if r is None else r
+
+
 def budget_adjusted(budget_initial, budget_adjustment) -> Value:
-    a, b = num(budget_initial), num(budget_adjustment)
-    return "" if a is None or b is None else a + b
+    return _spreadsheet("budget_adjusted", budget_initial, budget_adjustment)
 
 
 def budget_completion_rate(spend_actual, budget_adjusted) -> Value:
-    a, b = num(spend_actual), num(budget_adjusted)
-    return "" if a is None or b is None else _div(a, b)
+    return _spreadsheet("budget_completion_rate", spend_actual, budget_adjusted)
 
 
 def budget_adjust_rate(budget_adjustment, budget_initial) -> Value:
-    a, b = num(budget_adjustment), num(budget_initial)
-    return "" if a is None or b is None else _div(a, b)
+    return _spreadsheet("budget_adjust_rate", budget_adjustment, budget_initial)
 
 
 def spend_yoy_rate(spend_actual, spend_prev_year) -> Value:
-    a, b = num(spend_actual), num(spend_prev_year)
-    return "" if a is None or b is None else _div(a - b, b)
+    return _spreadsheet("spend_yoy_rate", spend_actual, spend_prev_year)
 
 
 def project_eval_share(project_eval_funds, spend_project) -> Value:
-    a, b = num(project_eval_funds), num(spend_project)
-    return "" if a is None or b is None else _div(a, b)
+    return _spreadsheet("project_eval_share", project_eval_funds, spend_project)
 
 
 # ---------------------------------------------------------------- score total and grade
@@ -191,12 +226,60 @@ def indicator_rate(direction, target, actual) -> Value | Fraction:
         return ""
     one = Fraction(1) if exact else 1.0
     if direction in (GE, ">="):
-        return _div(a, t)
-    if direction in (LE, "<="):
-        return one if a < t or _eq(a, t) else _div(t, a)
-    if direction == EQ:
-        return one if _eq(a, t) else _div(a, t)
-    return ""
+        q = _quotient(a, t)
+    elif direction in (LE, "<="):
+        q = one if a < t or _eq(a, t) else _quotient(t, a)
+    elif direction == EQ:
+        q = one if _eq(a, t) else _quotient(a, t)
+    else:
+        q = None
+    return "" if q is None else q
+
+
+_ONE = Fraction(1)
+_DIRECTION_ALIASES = {">=": GE, "≥": GE, "=>": GE, "≧": GE, "<=": LE, "≤": LE, "=<": LE, "≦": LE,
+                      "=": EQ, "==": EQ, "定性": QUAL}
+
+
+@lru_cache(maxsize=1024)
+def _direction_text(value: str) -> str | None:
+    s = unicodedata.normalize("NFKC", value).strip().replace(" ", "")
+    return _DIRECTION_ALIASES.get(s, s) if s else None
+
+
+def direction(value) -> str | None:
+    """指标方向 as one of ≥ ≤ = 定性 (also >=, <=, full-width forms); the stripped text otherwise;
+    None when blank (the template's formula then computes no 完成率)."""
+    if value is None:
+        return None
+    return _direction_text(value if isinstance(value, str) else str(value))
+
+
+def indicator_rate_candidates(d: str, t: Interval, a: Interval) -> list[Interval] | None:
+    """indicator_rate over rounding intervals (consistency checks): the values 完成率 can take for
+    target t and actual a inside their intervals, one interval per branch of the formula; None when
+    it cannot be computed (division by an interval containing 0, negative inputs)."""
+    if d == GE:
+        q = a / t
+        return None if q is None else [q]
+    if d == LE:
+        if t.lo < 0 or a.lo < 0:
+            return None
+        out = []
+        if a.lo <= t.hi:
+            out.append(Interval(_ONE, _ONE))
+        if a.hi > t.lo:   # some a > t: t / a, between t.lo / a.hi and (almost) min(1, t.hi / a.lo)
+            hi = min(_ONE, t.hi / a.lo) if a.lo > 0 else _ONE
+            out.append(Interval(t.lo / a.hi, hi))
+        return out
+    if d == EQ:
+        q = a / t
+        if q is None:
+            return None
+        return ([Interval(_ONE, _ONE)] if a.intersects(t) else []) + [q]
+    return None
+
+
 
 
 def face_value(cell) -> Fraction | None:
