@@ -103,6 +103,12 @@ class Service:
                 return None
         return None
 
+    def set_cookie(self, resp, request: Request, name: str, payload: str) -> None:
+        """A signed session cookie; Secure when the request came over HTTPS (also behind the proxy,
+        whose X-Forwarded-Proto uvicorn trusts from 127.0.0.1)."""
+        resp.set_cookie(name, sign(self.secret, payload, SESSION_SECONDS), max_age=SESSION_SECONDS,
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+
     def find_department(self, code: str):
         if not code or not code.strip():
             return None
@@ -140,11 +146,11 @@ class Service:
                 return _error(f"一次最多上传 {cfg.max_files} 个文件；未保存任何内容", 413)
             return _error(f"上传内容无法识别（{e.detail}）；未保存任何内容", 400)
         try:
-            return await self._check_form(form)
+            return await self._check_form(request, form)
         finally:
             await form.close()
 
-    async def _check_form(self, form):
+    async def _check_form(self, request: Request, form):
         cfg = self.cfg
         uploads = [v for k, v in form.multi_items() if k == "file" and hasattr(v, "read")]
         if not uploads:
@@ -190,8 +196,7 @@ class Service:
         resp = JSONResponse({"ok": True, "stored": bool(ids), "department": dept.name if dept else None,
                              "files": out})
         if dept is not None:
-            resp.set_cookie(DEPT_COOKIE, sign(self.secret, f"dept:{dept.id}", SESSION_SECONDS),
-                            max_age=SESSION_SECONDS, httponly=True, samesite="lax")
+            self.set_cookie(resp, request, DEPT_COOKIE, f"dept:{dept.id}")
         return resp
 
     def _store(self, dept_id: int, checked, files, now) -> list[int]:
@@ -264,8 +269,7 @@ class Service:
                 return self.page(request, "my.html", 403, dept=None, subs=[],
                                  message="报送码不正确，请核对财政部门下发的报送码。")
             resp = RedirectResponse("/my", 303)
-            resp.set_cookie(DEPT_COOKIE, sign(self.secret, f"dept:{dept.id}", SESSION_SECONDS),
-                            max_age=SESSION_SECONDS, httponly=True, samesite="lax")
+            self.set_cookie(resp, request, DEPT_COOKIE, f"dept:{dept.id}")
             return resp
         dept_id = self.dept_id(request)
         dept, subs = (None, [])
@@ -323,8 +327,7 @@ class Service:
             await asyncio.sleep(1)      # slows guessing (scrypt alone costs ~50 ms per try)
             return self.page(request, "login.html", 401, message="密码错误。")
         resp = RedirectResponse("/inbox", 303)
-        resp.set_cookie(BUREAU_COOKIE, sign(self.secret, "bureau", SESSION_SECONDS), max_age=SESSION_SECONDS,
-                        httponly=True, samesite="lax")
+        self.set_cookie(resp, request, BUREAU_COOKIE, "bureau")
         return resp
 
     async def logout(self, request: Request):

@@ -1,7 +1,7 @@
 """Secrets of the service, with the standard library only.
 
 * the bureau password: scrypt with a random salt (hashlib.scrypt), compared in constant time;
-* a department's submission code: random, ~60 bits, so a plain SHA-256 of its normalised form is
+* a department's submission code (distribute.new_code): random, 60 bits, so a plain SHA-256 of its normalised form is
   enough to store it and to look it up by (no salt: the hash is the index);
 * cookies: "<payload>.<expiry>.<HMAC-SHA256>" with a random per-database secret.
 """
@@ -12,8 +12,6 @@ import hmac
 import secrets
 import time
 import unicodedata
-
-from ..distribute import new_code  # noqa: F401  (codes are issued with the copies)
 
 
 SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
