@@ -27,6 +27,7 @@ from pathlib import Path
 from xlcheck import calc
 from xlcheck.calc import EQ, GE, LE, QUAL  # noqa: F401  (the families import them from here)
 from xlcheck.model import Cell
+from xlcheck.rules import load_toml
 from xlcheck.numbers import (Interval, ParsedNumber, cell_interval, cell_number, cell_parsed, format_shown,
                              round_shown, value_decimals)
 
@@ -96,7 +97,6 @@ def interface(ctx_or_dir) -> Interface:
 
 @lru_cache(maxsize=8)
 def _load_interface(directory: str) -> Interface:
-    from xlcheck.rules import load_toml
     return _build(load_toml(Path(directory) / "interface.toml"))
 
 

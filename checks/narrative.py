@@ -1,7 +1,7 @@
 """Narrative (TXT): what the texts say against the evaluated year and the tables."""
 from __future__ import annotations
 
-from xlcheck.numbers import parse_number
+from xlcheck.numbers import format_amount, parse_number
 from xlcheck.rules import rule
 
 from ._text import (budget_adjusted_interval, budget_rate_interval, cell_interval, fmt_rate, is_placeholder,
@@ -98,7 +98,6 @@ def _table_figures(wb):
 
 
 def fmt_rate_amount(iv) -> str:
-    from xlcheck.numbers import format_amount
     return format_amount(iv.mid)
 
 

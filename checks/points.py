@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from xlcheck.framework import normalize_name
-from xlcheck.numbers import Interval, format_amount, parse_number
+from xlcheck.numbers import Interval, format_amount, format_shown, parse_number
 from xlcheck.rules import rule
 
 from ._text import (ONE, budget_adjusted_interval, cell_interval, cell_number, exact, fmt_num,
@@ -364,7 +364,6 @@ def spend_rate_score(wb, ctx):
     if got is None or got.intersects(expected):
         return
     decimals = max(2, sr.score_cell.decimals or 0)
-    from xlcheck.numbers import format_shown
     want = format_shown(expected.mid, decimals)
     yield ctx.report(sr.score_cell, expected=want, name=sr.name, points=fmt_num(pts),
                      spend=wb.names["spend_actual"].text, adjusted=format_amount(adj.mid),

@@ -13,6 +13,8 @@ except ModuleNotFoundError:  # Python 3.10
 
 from xlcheck.errors import ConfigError
 
+from . import calc
+
 FRAMEWORK_FILE = "framework.toml"
 
 # TOML keys of one 三级 row -> FrameworkRow attribute
@@ -88,8 +90,7 @@ class Framework:
 
     def grade_for(self, score) -> str:
         """Grade of a numeric score; "" for a non-number (same as the template's formula)."""
-        from xlcheck.calc import grade
-        return grade(score, self)
+        return calc.grade(score, self)
 
 
 def normalize_name(s) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Iterator
 
+from .numbers import ErrorValue, format_shown
 
-class ErrorValue(str):
-    """An Excel error value such as #DIV/0! or #REF!."""
+__all__ = ["Cell", "ErrorValue", "Problem", "Table", "TableRow", "Workbook"]
 
 
 @dataclass(slots=True)
@@ -38,7 +38,6 @@ class Cell:
         if isinstance(v, bool):
             return "TRUE" if v else "FALSE"
         if isinstance(v, (int, float)):
-            from .numbers import format_shown
             return format_shown(v, self.decimals, self.percent)
         return str(v)
 

@@ -14,7 +14,6 @@ from fractions import Fraction
 from functools import lru_cache
 from math import gcd
 
-from .model import ErrorValue
 
 # ---------------------------------------------------------------- number formats
 
@@ -82,6 +81,10 @@ def format_amount(value: float | Fraction | None) -> str:
 
 def format_rate(value: float | Fraction | None, decimals: int = 2) -> str:
     return "" if value is None else format_shown(value, decimals, True)
+
+
+class ErrorValue(str):
+    """An Excel error value such as #DIV/0! or #REF! (a cell value: never a number)."""
 
 
 # ---------------------------------------------------------------- intervals

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 
 from .errors import ConfigError
 from .findings import SEVERITIES, Finding
+from .framework import load_framework
 from .model import Cell
 
 FAMILIES = {
@@ -161,7 +162,6 @@ class Checks:
 
     @cached_property
     def framework(self):
-        from .framework import load_framework
         return load_framework(self.directory / "framework.toml")
 
     def by_scope(self, scope: str) -> list[Rule]:

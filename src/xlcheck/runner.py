@@ -16,6 +16,7 @@ from .explanations import read_explanations
 from .findings import Finding
 from .model import Workbook
 from .numbers import parse_number
+from .reader import read_workbook
 from .results import FileResult
 from .rules import Checks, Context, load_checks
 from .wording import normalize_text, text_problem
@@ -147,7 +148,6 @@ def unreadable(path: str, detail: str, checks: Checks, rule: str = "FILE001",
 
 def _read(path: str, checks: Checks) -> Workbook | FileResult:
     """The workbook, or the FileResult that says in one line why it cannot be read."""
-    from .reader import read_workbook
     try:
         return read_workbook(path)
     except ReadError as e:
