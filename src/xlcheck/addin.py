@@ -86,7 +86,7 @@ def main():
 
 
 async def main_async(book):
-    """Entry point of the xlwings Lite script (addin/lite/main.py)."""
+    """Entry point of the xlwings Lite script (built by addin/build_lite.py)."""
     try:
         return await validate_async(book)
     except Exception as e:
