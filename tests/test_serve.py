@@ -292,11 +292,22 @@ def test_inbox_statuses_after_three_departments_submit(server, books):
         assert r.status_code == 200 and r.json()["stored"], r.text
     r = upload(c, [books["fail"]], code=server.codes["fail"].lower().replace("-", " "))  # typed loosely
     assert r.status_code == 200 and r.json()["stored"]
+    # the "silent" department's code used for another department's workbook of another year: kept,
+    # and the inbox says what the workbook claims (the department is not 未报送 any more)
+    other = failing(books["fail"].with_name("戊-2023.xlsx"), "广州市戊区工商业联合会")
+    wb = openpyxl.load_workbook(other)
+    from xlcheck.fill import name_cell
+    sheet, ref = name_cell(wb, "eval_year")
+    wb[sheet][ref] = 2023
+    wb.save(other)
+    assert upload(c, [other], code=server.codes["silent"]).json()["stored"]
     b = server.bureau()
     rows = {row[0]: row for row in table_rows(b.get("/inbox").text, "inbox")}
     assert {k: rows[d][2] for k, d in DEPTS.items()} == {
-        "pass": "通过", "fail": "未通过", "explained": "已说明", "silent": "未报送"}
-    assert rows[DEPTS["fail"]][9] == "2" and rows[DEPTS["silent"]][9] == "0"
+        "pass": "通过", "fail": "未通过", "explained": "已说明", "silent": "未通过"}
+    assert rows[DEPTS["fail"]][9] == "2" and rows[DEPTS["silent"]][9] == "1"
+    assert rows[DEPTS["silent"]][11] == "工作簿中部门为“广州市戊区工商业联合会”、年度为 2023"
+    assert [rows[DEPTS[k]][11] for k in ("pass", "fail", "explained")] == ["", "", ""]
     # a department's history: every submission kept, newest first
     page = b.get(lxml.html.fromstring(b.get("/inbox").text).xpath(
         f'//a[text()="{DEPTS["fail"]}"]/@href')[0]).text
@@ -310,7 +321,7 @@ def test_inbox_statuses_after_three_departments_submit(server, books):
     text = "\n".join(str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v)
     for key in ("pass", "fail", "explained"):
         assert DEPTS[key] in text
-    assert DEPTS["silent"] not in text
+    assert "广州市戊区工商业联合会" in text      # the summary lists what the workbooks say
 
 
 def test_a_department_reads_only_its_own_submissions(server, books):

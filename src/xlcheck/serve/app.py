@@ -59,6 +59,22 @@ def department_status(sub) -> str:
     return STATUS_EXPLAINED if sub.explained else STATUS_PASS
 
 
+def mismatch(dept, sub) -> str:
+    """What the submitted workbook says about whose and which year it is, when that is not the
+    department and year the code was issued for ("" when it agrees or says nothing)."""
+    if sub is None:
+        return ""
+    from ..distribute import department_key
+    doc = json.loads(sub.result_json)
+    name, year = doc.get("department"), doc.get("year")
+    parts = []
+    if name and department_key(name) != department_key(dept.name):
+        parts.append(f"部门为“{name}”")
+    if year and year != dept.year:
+        parts.append(f"年度为 {year}")
+    return "工作簿中" + "、".join(parts) if parts else ""
+
+
 def _download(data: bytes, name: str, media_type: str = XLSX_TYPE) -> Response:
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
     disp = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
@@ -355,7 +371,7 @@ class Service:
         if not self.is_bureau(request):
             return RedirectResponse("/login", 303)
         rows, tally = await run_in_threadpool(self._inbox)
-        return self.page(request, "inbox.html", rows=rows, tally=tally)
+        return self.page(request, "inbox.html", rows=rows, tally=tally, mismatch=mismatch)
 
     async def inbox_department(self, request: Request):
         if not self.is_bureau(request):
@@ -363,7 +379,8 @@ class Service:
         dept, subs = await run_in_threadpool(self._history, request.path_params["dept_id"])
         if dept is None:
             return PlainTextResponse("没有这个部门", 404)
-        return self.page(request, "department.html", dept=dept, subs=subs, status_of=department_status)
+        return self.page(request, "department.html", dept=dept, subs=subs, status_of=department_status,
+                         mismatch=mismatch)
 
     async def inbox_summary(self, request: Request):
         if not self.is_bureau(request):
