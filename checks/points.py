@@ -1,104 +1,16 @@
 """Points (PTS): the scoring table against the framework in force, the scores and the total."""
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
 from xlcheck.framework import normalize_name
 from xlcheck.numbers import Interval, format_amount, format_shown, parse_number
 from xlcheck.rules import rule
 
+from ._scores import ScoreRow, alignment, header_cell, points_of, stripped, matched_rows, score_rows
 from ._text import (ONE, budget_adjusted_interval, cell_interval, cell_number, exact, fmt_num,
-                    fmt_rate, framework_keys, framework_row, indicator_rates, memo, stated_scores)
-
-# ---------------------------------------------------------------- reading the scores table
-
-
-@dataclass
-class ScoreRow:
-    row: object              # TableRow
-    name: str                # 三级指标 as written
-    key: str                 # normalized name
-    level1: str              # 一级指标 (carried down over blank cells)
-    level2: str              # 二级指标 (carried down)
-    points: float | None     # 分值
-    score: float | None      # 自评得分 (number, also when typed as text)
-
-    @property
-    def score_cell(self):
-        return self.row.get("自评得分")
-
-
-def _text(v) -> str:
-    return "" if v is None else str(v).strip()
-
-
-def score_rows(wb) -> list[ScoreRow]:
-    return memo(wb, "score_rows", lambda: _score_rows(wb))
-
-
-def _score_rows(wb) -> list[ScoreRow]:
-    out, l1, l2 = [], "", ""
-    for r in wb.tables["scores"].rows:
-        a, b = _text(r.value("一级指标")), _text(r.value("二级指标"))
-        if a:
-            l1 = a
-        if b:
-            l2 = b
-        name = _text(r.value("三级指标"))
-        out.append(ScoreRow(r, name, normalize_name(name), l1, l2,
-                            cell_number(r.get("分值")), cell_number(r.get("自评得分"))))
-    return out
-
-
-def matched_rows(wb, fw) -> dict[str, ScoreRow]:
-    """Framework row name → the table row carrying that name."""
-    return memo(wb, "matched_rows", lambda: _matched_rows(wb, fw))
-
-
-def _matched_rows(wb, fw) -> dict[str, ScoreRow]:
-    out = {}
-    for sr in score_rows(wb):
-        f = framework_row(fw, sr.name) if sr.name else None
-        if f is not None and f.name not in out:
-            out[f.name] = sr
-    return out
-
-
-def _header_cell(wb, table, header):
-    """The header cell of a column (where a finding about a missing row points)."""
-    t = wb.tables[table]
-    col = t.first_col + t.headers.index(header) if header in t.headers else t.first_col
-    from xlcheck.ooxml import col_letters
-    return t.sheet, f"{col_letters(col)}{t.header_row}"
-
-
-def _points_of(sr: ScoreRow, fw) -> float | None:
-    """分值 of a row: the table's, else the framework's."""
-    if sr.points is not None:
-        return sr.points
-    f = framework_row(fw, sr.name) if sr.name else None
-    return f.points if f is not None else None
-
-
-# ---------------------------------------------------------------- framework ↔ table
-
-
-def _alignment(wb, fw):
-    return memo(wb, "alignment", lambda: _align(wb, fw))
-
-
-def _align(wb, fw):
-    rows = score_rows(wb)
-    ka = framework_keys(fw)
-    kb = [sr.key for sr in rows]
-    if ka == kb:
-        return rows, [("equal", 0, len(ka), 0, len(kb))]
-    sm = difflib.SequenceMatcher(a=ka, b=kb, autojunk=False)
-    return rows, sm.get_opcodes()
-
+                    fmt_rate, framework_row, indicator_rates, memo, stated_scores)
 
 @rule("PTS001", needs=("scores.三级指标",))
 def missing_rows(wb, ctx):
@@ -107,9 +19,9 @@ def missing_rows(wb, ctx):
     示例：评分表中没有“采购政策效能”（1 分）一行，报“评分表缺少三级指标‘采购政策效能’”。
     """
     fw = ctx.framework
-    rows, ops = _alignment(wb, fw)
+    rows, ops = alignment(wb, fw)
     present = {sr.key for sr in rows}
-    sheet, cell = _header_cell(wb, "scores", "三级指标")
+    sheet, cell = header_cell(wb, "scores", "三级指标")
     for tag, i1, i2, j1, j2 in ops:
         if tag == "equal":
             continue
@@ -132,7 +44,7 @@ def unknown_rows(wb, ctx):
     报“第 13 行三级指标为‘（空白）’，评分框架此处为‘采购意向公开合规性（及时性）’”。
     """
     fw = ctx.framework
-    rows, ops = _alignment(wb, fw)
+    rows, ops = alignment(wb, fw)
     known = {normalize_name(fr.name) for fr in fw.rows}
     seen = set()
     for tag, i1, i2, j1, j2 in ops:
@@ -201,7 +113,7 @@ def score_range(wb, ctx):
         c = sr.score_cell
         if sr.score is None:
             continue
-        pts = _points_of(sr, fw)
+        pts = points_of(sr, fw)
         if pts is None:
             continue
         if sr.score < 0 or sr.score > pts + 1e-9:
@@ -358,7 +270,7 @@ def spend_rate_score(wb, ctx):
     rate = spend / adj
     if rate is None:
         return
-    pts = _points_of(sr, fw)
+    pts = points_of(sr, fw)
     expected = rate.clamp_max(ONE) * Interval.exact(pts)
     got = cell_interval(sr.score_cell)
     if got is None or got.intersects(expected):
@@ -397,20 +309,20 @@ def indicator_scores(wb, ctx):
     ind = wb.tables["indicators"]
     by_kind: dict[str, list[tuple[object, object]]] = {}
     for r, rate in zip(ind.rows, indicator_rates(wb)):
-        k = _text(r.value("一级指标"))
+        k = stripped(r.value("一级指标"))
         if k:
             by_kind.setdefault(k, []).append((r, rate))
     for fname, sr in matched_rows(wb, fw).items():
         kind = _kind_of(fname)
         if kind is None or sr.score is None or kind not in by_kind:
             continue
-        pts = _points_of(sr, fw)
+        pts = points_of(sr, fw)
         if pts is None:
             continue
         items = by_kind[kind]
         below = [(r, rt) for r, rt in items if rt is not None and rt.below()]
         if below and sr.score >= pts - 1e-9:
-            names = "、".join(f"“{_text(r.value('三级指标')) or '第 %d 行' % r.index}”完成率 {_rate_text(r, rt)}"
+            names = "、".join(f"“{stripped(r.value('三级指标')) or '第 %d 行' % r.index}”完成率 {_rate_text(r, rt)}"
                               for r, rt in below[:3])
             more = f"等 {len(below)} 项" if len(below) > 3 else ""
             yield ctx.report(sr.score_cell, expected=f"低于 {fmt_num(pts)}", name=sr.name, kind=kind,
