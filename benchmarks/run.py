@@ -38,8 +38,8 @@ E_RUNS = 5             # (e) is the median of this many fresh processes
 
 # targets: key -> (description, limit text, test)
 TARGETS = {
-    "b_over_a": ("(b) xlcheck --jobs 1 / (a) calamine read", "≤ 1.5", lambda v: v <= 1.5),
-    "d_over_b": ("(d) openpyxl+pandera / (b) xlcheck --jobs 1", "≥ 10", lambda v: v >= 10),
+    "b_over_a": ("(b) xlcheck --jobs 1 / (a) calamine read", "≤ 6", lambda v: v <= 6),
+    "d_over_b": ("(d) openpyxl+pandera / (b) xlcheck --jobs 1", "≥ 8", lambda v: v >= 8),
     "b_over_c": ("(b) --jobs 1 / (c) --jobs 2", "≥ 1.7", lambda v: v >= 1.7),
     "e_seconds": ("(e) one workbook, fresh process (s)", "≤ 1.0", lambda v: v <= 1.0),
     "mem_n_over_quarter": ("(f) peak memory N / N/4 files", "≤ 1.3", lambda v: v <= 1.3),

@@ -33,5 +33,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-python3 -m pip install -q -e ".[test]"
+python3 -m pip install -q -c tests/constraints.txt -e ".[test]"
 python3 -m pytest -n 2 -q "$@"
