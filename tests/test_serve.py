@@ -450,3 +450,18 @@ def test_serve_command_refuses_bad_setup_in_chinese(tmp_path):
     assert r.exit_code == 2 and "报送码文件的表头应为" in r.output
     r = run(main, ["serve", "--init", "--db", "nosuchdb://x"], env={"XLCHECK_BUREAU_PASSWORD": PASSWORD})
     assert r.exit_code == 2 and "无法打开数据库" in r.output
+
+
+def test_an_engine_bug_is_a_chinese_500(tmp_path, books, monkeypatch):
+    from starlette.testclient import TestClient
+
+    from xlcheck.serve import app as app_module
+    from xlcheck.serve.app import ServeConfig, create_app
+
+    def boom(*_a, **_k):
+        raise ZeroDivisionError("division by zero")
+    monkeypatch.setattr(app_module, "check_upload", boom)
+    app = create_app(ServeConfig(db_url=f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/api/check", files=[("file", ("a.xlsx", books["pass"].read_bytes()))])
+    assert r.status_code == 500 and "审核时程序出错（ZeroDivisionError）" in r.json()["error"]

@@ -195,6 +195,11 @@ class Service:
             except Rejected as e:
                 return _error(f"文件“{name}”无法审核：{e.reason}；未保存任何内容", e.status, rule=e.rule,
                               file=name)
+            except Exception as e:   # an engine bug: one Chinese sentence here, the traceback in the log
+                import logging
+                logging.getLogger("xlcheck.serve").exception("checking %s failed", name)
+                return _error(f"文件“{name}”审核时程序出错（{type(e).__name__}），未保存任何内容；"
+                              "请把文件发给财政部门技术支持", 500, file=name)
         out = []
         ids = []
         if dept is not None:
