@@ -25,6 +25,14 @@ What that function sends, and so what `book_payload` builds:
 - `tables`: name, range_address, header_row_range_address, data_body_range_address,
   total_row_range_address, show_headers, show_totals, table_style, show_autofilter.
 
+`client="VBA"` builds what xlwings' VBA client sends instead (RunRemotePython, the route of a
+desktop button calling `xlcheck serve`): xlwings/addin/Remote.bas, RunServerPython(), as shipped in
+the xlwings wheel, with its JSON converter xlwings/addin/WebHelpers.bas (BSD 3-clause). It differs
+from Office.js in: every name of `wb.Names` that refers to a range (hidden ones too), a sheet-scoped
+one named "Sheet!Name"; names' `address` from Address(False, False); table addresses absolute
+($A$3:$I$23); empty cells as null; dates always as ISO strings (VBA Date → ConvertToIso); error
+values as text for the seven classic errors only.
+
 Values are the cells' values as Excel shows them, so formula cells need their computed values:
 build payloads from files saved by Excel or recalculated by LibreOffice (`recalculated`).
 
@@ -35,7 +43,7 @@ from what the formula computes is seen as typed. Nothing else differs: tests/tes
 the CLI's findings on every example and variant through these payloads.
 
 API (also used by `xlcheck serve`'s tests):
-    book_payload(path, *, dates="iso", active_sheet=0, selection="A1", name=None) -> dict
+    book_payload(path, *, client="Office.js", dates="iso", active_sheet=0, selection="A1", name=None) -> dict
     sheet_formulas(path) -> {sheet name: 2-D list}   what Range.formulas answers (Lite's formula reads)
     recalculated(paths, outdir) -> [Path]             LibreOffice-recalculated copies (cached values)
     review_rows(actions), review_findings(rows)       what an add-in run wrote into 审核结果
@@ -101,16 +109,17 @@ def _range_name(wb, attr_text: str):
     return wb.sheetnames.index(sheet), _address(ref)
 
 
-def _names(wb) -> list[dict]:
+def _names(wb, client: str = "Office.js") -> list[dict]:
+    vba = client == "VBA"
     out = []
     for name, d in wb.defined_names.items():          # workbook.names: book scope only
         where = _range_name(wb, d.attr_text)
-        if where is None or d.hidden:
+        if where is None or (d.hidden and not vba):
             continue
         out.append({"name": name, "sheet_index": where[0], "address": where[1],
                     "scope_sheet_name": None, "scope_sheet_index": None, "book_scope": True})
     for pos, ws in enumerate(wb.worksheets):           # worksheet.names: that sheet's scope
-        local = {n: d.attr_text for n, d in ws.defined_names.items() if not d.hidden}
+        local = {n: d.attr_text for n, d in ws.defined_names.items() if vba or not d.hidden}
         if ws.print_area:
             local["Print_Area"] = ",".join(f"{_quote(ws.title)}!{a}" for a in _areas(ws.print_area))
         if ws.print_title_rows:
@@ -119,9 +128,15 @@ def _names(wb) -> list[dict]:
             where = _range_name(wb, text)
             if where is None:
                 continue
-            out.append({"name": name, "sheet_index": where[0], "address": where[1],
+            shown = f"{_vba_sheet(ws.title)}!{name}" if vba else name      # VBA: Name.Name
+            out.append({"name": shown, "sheet_index": where[0], "address": where[1],
                         "scope_sheet_name": ws.title, "scope_sheet_index": pos, "book_scope": False})
     return out
+
+
+def _vba_sheet(title: str) -> str:
+    """A sheet name as Excel writes it before "!": quoted unless letters, digits and _ only."""
+    return title if all(ch.isalnum() or ch == "_" for ch in title) else _quote(title)
 
 
 def _areas(print_area) -> list[str]:
@@ -131,6 +146,14 @@ def _areas(print_area) -> list[str]:
 
 def _quote(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
+
+
+def _absolute(address: str | None) -> str | None:
+    """Range.Address (VBA, default arguments): $A$3:$I$23."""
+    if address is None:
+        return None
+    from openpyxl.utils.cell import absolute_coordinate
+    return absolute_coordinate(address)
 
 
 def _tables(ws) -> list[dict]:
@@ -162,24 +185,47 @@ def _used(ws) -> tuple[int, int]:
     return ws.max_row, ws.max_column
 
 
-def book_payload(path, *, dates: str = "iso", active_sheet: int = 0, selection: str | None = "A1",
-                 name: str | None = None) -> dict:
-    """The Office.js client's getBookData() payload for the workbook file at `path` (module doc)."""
+VBA_ERRORS = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"))
+
+
+def _vba_value(cell):
+    """A cell as WebHelpers.ConvertToJson writes Range.Value: Empty → null, Date → ISO."""
+    v = _value(cell, "iso")
+    if v == "":
+        return None
+    if isinstance(v, str) and cell.data_type == "e" and v not in VBA_ERRORS:
+        return None                  # newer error values: the converter writes nothing useful
+    return v
+
+
+def book_payload(path, *, client: str = "Office.js", dates: str = "iso", active_sheet: int = 0,
+                 selection: str | None = "A1", name: str | None = None) -> dict:
+    """The payload xlwings' `client` ("Office.js": getBookData(); "VBA": RunServerPython) sends
+    for the workbook file at `path` (module doc)."""
     import openpyxl
-    assert dates in ("iso", "serial")
+    assert dates in ("iso", "serial") and client in ("Office.js", "VBA")
+    vba = client == "VBA"
     wb = openpyxl.load_workbook(path, data_only=True)
     formats = openpyxl.load_workbook(path)            # the table and name definitions
     sheets = []
     for ws in wb.worksheets:
         nrows, ncols = _used(ws)
-        values = [[_value(ws.cell(r, c), dates) for c in range(1, ncols + 1)] for r in range(1, nrows + 1)]
-        sheets.append({"name": ws.title, "values": values or [[]], "pictures": [],
-                       "tables": _tables(formats[ws.title])})
+        if vba:
+            values = [[_vba_value(ws.cell(r, c)) for c in range(1, ncols + 1)] for r in range(1, nrows + 1)]
+        else:
+            values = [[_value(ws.cell(r, c), dates) for c in range(1, ncols + 1)] for r in range(1, nrows + 1)]
+        tables = _tables(formats[ws.title])
+        if vba:
+            for t in tables:
+                for k in ("range_address", "header_row_range_address", "data_body_range_address",
+                          "total_row_range_address"):
+                    t[k] = _absolute(t[k])
+        sheets.append({"name": ws.title, "values": values or [[]], "pictures": [], "tables": tables})
     return {
-        "client": "Office.js",
+        "client": client,
         "version": xlwings.__version__,
         "book": {"name": name or Path(path).name, "active_sheet_index": active_sheet, "selection": selection},
-        "names": _names(formats),
+        "names": _names(formats, client),
         "sheets": sheets,
     }
 

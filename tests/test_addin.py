@@ -194,18 +194,18 @@ def test_addin_findings_equal_the_command_line(filled, file_result):
 CLIENT_CASES = [p.stem for p in EXAMPLES] + ["v-names", "v-errors", "v-trailing"]
 
 
-@pytest.mark.parametrize("dates", ["iso", "serial"])
+@pytest.mark.parametrize("client,dates", [("Office.js", "iso"), ("Office.js", "serial"), ("VBA", "iso")])
 @pytest.mark.parametrize("stem", CLIENT_CASES)
-def test_addin_client_payload_gives_the_cli_findings(made, stem, dates):
+def test_addin_client_payload_gives_the_cli_findings(made, stem, client, dates):
     """Every example and variant, as the Office.js client sends it (dates as ISO strings, or as
-    serial numbers from Excel without ExcelApi 1.12): the add-in finds what `xlcheck` finds in the
-    same file. The one difference allowed is the values-only path's blind spot: a template formula
+    serial numbers from Excel without ExcelApi 1.12) and as the VBA client (RunRemotePython) sends
+    it: the add-in finds what `xlcheck` finds in the same file. The one difference allowed is the values-only path's blind spot: a template formula
     typed over with the constant it would compute (proved by putting the formula back and letting
     LibreOffice compute it). Nothing else differs."""
     import openpyxl
     path = made[stem]
     cli = check_workbooks([read_workbook(path)], load_checks())[0]
-    res = addin.validate(_book(book_payload(path, dates=dates)))
+    res = addin.validate(_book(book_payload(path, client=client, dates=dates)))
     key = lambda f: (f.rule, f.sheet, f.cell, f.field, f.row, f.message, f.severity)  # noqa: E731
     cli_keys, addin_keys = set(map(key, cli.findings)), set(map(key, res.findings))
     assert not addin_keys - cli_keys
