@@ -361,3 +361,14 @@ def test_a_declared_entity_is_refused(tmp_path):
     with pytest.raises(ReadError) as e:
         read_package(make_package(tmp_path / "p.xlsx", sheet))
     assert e.value.rule == "FILE009"
+
+
+def test_read_layout_keeps_empty_styled_cells(tmp_path):
+    """The xlwings path's template hints need the format and formula of cells nobody filled yet."""
+    from xlcheck.ooxml import read_layout
+    styles = _styles(xfs='<xf numFmtId="0"/><xf numFmtId="10"/>')
+    sheet = _sheet('<row r="2"><c r="A2" s="1"/><c r="B2" s="1"><f>A2*2</f></c><c r="C2"><v>1</v></c></row>')
+    p = make_package(tmp_path / "p.xlsx", sheet, styles=styles)
+    book, grids = read_layout(p.read_bytes())
+    assert grids["S"] == {(2, 1): ("0.00%", None), (2, 2): ("0.00%", "A2*2"), (2, 3): ("General", None)}
+    assert set(book.cells["S"]) == {(2, 2), (2, 3)}

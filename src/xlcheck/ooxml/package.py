@@ -95,8 +95,12 @@ class Package:
     """A zip package opened with guards (see the module docstring)."""
 
     def __init__(self, path):
-        self.path = path
-        fh, _head = open_checked(path)          # FileKindError for .xls, .et, .ods, CSV, HTML, empty …
+        """`path`: a file (sniffed first), or the package's bytes."""
+        self.path = path if not isinstance(path, (bytes, bytearray)) else "<bytes>"
+        if isinstance(path, (bytes, bytearray)):
+            fh = io.BytesIO(path)
+        else:
+            fh, _head = open_checked(path)      # FileKindError for .xls, .et, .ods, CSV, HTML, empty …
         self.inflated = 0
         self.cells_read = 0
         try:

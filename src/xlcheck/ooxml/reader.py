@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from lxml import etree
 
 from ..errors import ReadError
 from ..model import Cell, ErrorValue
@@ -390,6 +389,43 @@ def read_book(pkg: pk.Package) -> RawBook:
             if typ == "table" and pkg.has(target):
                 book.tables.append(_table(pkg.xml(target), name))
     return book
+
+
+def cell_styles(root, formats: list[str]) -> dict[tuple[int, int], tuple[str, str | None]]:
+    """(row, col) → (number format, formula text) of every <c> of a worksheet root, empty styled
+    cells too (what the template provides where a filler has typed nothing yet)."""
+    ns = root.tag.rsplit("}", 1)[0] + "}" if root.tag.startswith("{") else ""
+    out = {}
+    for c in root.iter(ns + "c"):
+        ref = c.get("r")
+        if not ref:
+            continue
+        s = int(c.get("s") or 0)
+        f = c.find(ns + "f")
+        out[split_ref(ref)] = (formats[s] if s < len(formats) else "General", (f.text or None) if f is not None else None)
+    return out
+
+
+def read_layout(source) -> tuple[RawBook, dict[str, dict[tuple[int, int], tuple[str, str | None]]]]:
+    """A package's RawBook and, per sheet, `cell_styles` of every cell: for the xlwings path's
+    template hints (`source`: a path or the package's bytes)."""
+    pkg = pk.Package(source)
+    try:
+        book = read_book(pkg)
+        wb_part = workbook_part(pkg)
+        rels = pkg.rels(wb_part)
+        styles_path = next((t for typ, t in rels.values() if typ == "styles"), None)
+        formats = number_formats(pkg.xml(styles_path)) if styles_path and pkg.has(styles_path) else ["General"]
+        root = pkg.xml(wb_part)
+        ns = root.tag[:-len("workbook")]
+        grids = {}
+        for el in root.find(ns + "sheets").iterchildren(ns + "sheet"):
+            typ, target = rels.get(_rel_id(el), ("", ""))
+            if typ == "worksheet" and pkg.has(target):
+                grids[el.get("name", "")] = cell_styles(pkg.xml(target), formats)
+        return book, grids
+    finally:
+        pkg.close()
 
 
 _BROKEN_WHAT = {
