@@ -10,6 +10,7 @@ Excel (`book.json()["actions"]`) and compare with the command line's findings on
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 import tomllib
@@ -194,6 +195,12 @@ def test_addin_findings_equal_the_command_line(filled, file_result):
 CLIENT_CASES = [p.stem for p in EXAMPLES] + ["v-names", "v-errors", "v-trailing"]
 
 
+@functools.lru_cache(maxsize=None)
+def _cli(path: Path):
+    """The command line's result for a file (once per file for the three client dialects)."""
+    return check_workbooks([read_workbook(path)], load_checks())[0]
+
+
 @pytest.mark.parametrize("client,dates", [("Office.js", "iso"), ("Office.js", "serial"), ("VBA", "iso")])
 @pytest.mark.parametrize("stem", CLIENT_CASES)
 def test_addin_client_payload_gives_the_cli_findings(made, stem, client, dates):
@@ -204,7 +211,7 @@ def test_addin_client_payload_gives_the_cli_findings(made, stem, client, dates):
     LibreOffice compute it). Nothing else differs."""
     import openpyxl
     path = made[stem]
-    cli = check_workbooks([read_workbook(path)], load_checks())[0]
+    cli = _cli(path)
     res = addin.validate(_book(book_payload(path, client=client, dates=dates)))
     key = lambda f: (f.rule, f.sheet, f.cell, f.field, f.row, f.message, f.severity)  # noqa: E731
     cli_keys, addin_keys = set(map(key, cli.findings)), set(map(key, res.findings))
