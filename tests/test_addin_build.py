@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-import sys as _sys
 import textwrap
 import tomllib
 import zipfile
@@ -159,7 +158,7 @@ def test_addin_lite_script_validates_with_embedded_xlcheck(built, tmp_path):
     payload.write_text(json.dumps(book_payload(ROOT / "examples" / "huangpu-2022.xlsx"), ensure_ascii=False),
                        encoding="utf-8")
     code = textwrap.dedent(LITE_RUN.format(main=str(built / "lite-build" / "main.py"), payload=str(payload)))
-    proc = subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "审核结论" in proc.stdout

@@ -1,9 +1,10 @@
 """校验 inside Excel: `validate(book)` checks an open xlwings Book and writes 审核结果 into it.
 
 Engine-agnostic: the same function serves the desktop add-in (ribbon 绩效自评 → 校验, through
-xlwings' RunPython: `main()`), xlwings Lite (the script addin/build_lite.py builds → `validate_async`), and tests on
-any OS through xlwings' remote interface (`remote_book(payload)`, with payloads built the way
-xlwings' clients build them: tests/payloads.py).
+xlwings' RunPython: `main()`), xlwings Lite (the script addin/build_lite.py builds →
+`validate_async`), the bureau's service and tests on any OS through xlwings' remote interface
+(`remote_book(payload)`, payloads built the way xlwings' clients build them: tests/payloads.py).
+On the remote interface only write actions the calling client implements are sent (CLIENT_ACTIONS).
 
 It reads the book in bulk (xlwings_reader), runs the same checks as the command line, lays out the
 review sheet with the file writer's own pure layout (`review.review_layout`), writes its values in
