@@ -2,8 +2,9 @@
 
 Parity: for each mistake the live checks cover, a workbook is filled with it, LibreOffice
 recalculates all of them in one headless run, and the panel's counts read from the saved files
-equal the counts of the Python findings each line mirrors. The same counts are also the cached
-values fill() writes (computed in Python), so readers that do not recalculate see them too.
+equal the counts of the Python findings each line mirrors; the blank template and the examples
+(the seeds' real mistakes) go through the same run and the same comparison. The counts are also
+the cached values fill() writes (computed in Python), so readers that do not recalculate see them.
 
 | live check (panel line)                        | rule   |
 |------------------------------------------------|--------|
@@ -80,6 +81,21 @@ def _over_budget(c, t):
     c["budget_note"] = ""
 
 
+def _rate_typed_over(c, t):
+    _budget_low(c, t)
+    c["budget_completion_rate"] = 0.95   # typed over its formula: the amounts still say 84.33 %
+
+
+def _adjustment_blank(c, t):
+    c["budget_adjustment"] = ""       # counts as no adjustment: 489.12 spent of 480.00
+    c["budget_note"] = ""
+
+
+def _shown_full(c, t):
+    r = t["indicators"][1]
+    r.update({"年度目标值": 10000, "年度实现值": 9999.6, "偏差原因": "", "改进措施": ""})   # 99.996 % shows 100.00 %
+
+
 def _no_task(c, t):
     del t["tasks"]
 
@@ -138,6 +154,9 @@ CASES = {
     "nature": _nature,
     "budget_low": _budget_low,
     "over_budget": _over_budget,
+    "rate_typed_over": _rate_typed_over,
+    "adjustment_blank": _adjustment_blank,
+    "shown_full": _shown_full,
     "no_task": _no_task,
     "no_output": _no_output,
     "no_indicators": _no_indicators,
@@ -179,12 +198,15 @@ def recalculated(tmp_path_factory, libreoffice):
         if mutate == "weights":
             _weights(p)
         paths.append(p)
-    blank = d / "template.xlsx"
-    blank.write_bytes((ROOT / "template.xlsx").read_bytes())
-    lo = libreoffice([*paths, blank], d / "lo")
-    out = dict(zip(CASES, zip(paths, lo)))
-    out["template"] = (blank, lo[-1])
-    return out
+    # the blank template and the examples (real seeds' mistakes) go through the same run
+    extra = {"template": ROOT / "template.xlsx",
+             **{f"example {p.stem}": p for p in sorted((ROOT / "examples").glob("*.xlsx"))}}
+    copies = []
+    for i, src in enumerate(extra.values()):
+        copies.append(d / f"extra-{i}.xlsx")
+        copies[-1].write_bytes(src.read_bytes())
+    lo = libreoffice([*paths, *copies], d / "lo")
+    return dict(zip([*CASES, *extra], zip([*paths, *copies], lo)))
 
 
 def panel(path, data_only=True):
@@ -245,9 +267,9 @@ def test_every_line_names_a_rule_of_the_catalogue(recalculated):
 def test_each_case_trips_its_line_and_clean_is_zero(recalculated):
     for name, (_, lo) in recalculated.items():
         counts, total, status = panel(lo)
-        if name == "clean":
-            assert total == 0 and not +counts and status == "自查通过，可点击 校验 或报送"
-        else:
+        if name in ("clean", "shown_full", "example clean-2024"):
+            assert total == 0 and not +counts and status == "自查通过，可点击 校验 或报送", name
+        elif name in CASES:
             assert total > 0, f"{name}: the mistake shows on no line"
 
 

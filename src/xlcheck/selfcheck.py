@@ -10,6 +10,8 @@ LibreOffice evaluate them alike (no dynamic arrays, no structured references).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Callable
 
 from xlcheck import calc
@@ -101,6 +103,8 @@ class Atom:
             return f"(LEN(TRIM({x}))>0)"
         if self.op == "ne":
             return f'(TRIM({x})<>"{self.b}")'
+        if self.op in ("rate_below", "rate_above"):
+            return _rate_excel(x, self.op == "rate_above", self.b)
         if self.op == "notnum":
             return f"(ISNUMBER({x})=FALSE)"
         if self.op == "outside":   # OR() would collapse an array: add the comparisons instead
@@ -123,12 +127,45 @@ class Atom:
             return not _blank(x)
         if self.op == "ne":
             return _trim("" if x is None else x) != self.b
+        if self.op in ("rate_below", "rate_above"):
+            return _rate_py(x, self.op == "rate_above", self.b)
         if self.op == "notnum":
             return _number(x) is None
         if self.op == "outside":
             nx, ny = _number(x), _number(get(self.b))
             return nx is not None and ny is not None and (nx < 0 or nx > ny)
         raise ValueError(self.op)
+
+
+# 完成率 judged as shown (0.00%, half away from zero), as the Python rules judge it: below 100%
+# when under 0.99995, above the threshold from threshold + 0.00005 on. Comparisons only: inside
+# SUMPRODUCT, arithmetic on a text cell would turn the whole sum into #VALUE!, and IF() over
+# ranges would need an array formula in Excel.
+_HALF_SHOWN = Fraction(1, 20000)
+
+
+def _rate_bound(above: bool, threshold) -> float:
+    return float(Fraction(threshold) + _HALF_SHOWN) if above else float(1 - _HALF_SHOWN)
+
+
+def _rate_excel(x: str, above: bool, threshold) -> str:
+    b = _rate_bound(above, threshold)
+    # ISNUMBER first: Excel ranks any text above every number
+    return f"(ISNUMBER({x})*({x}>={b!r}))" if above else f"(ISNUMBER({x})*({x}<{b!r}))"
+
+
+def _rate_py(v, above: bool, threshold) -> bool:
+    n = _number(v)
+    if n is None:
+        return False
+    b = _rate_bound(above, threshold)
+    return n >= b if above else n < b
+
+
+def excel_round(x: float, places: int) -> float:
+    """Excel's ROUND: half away from zero on the number's decimal digits."""
+    d = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return float(d)
 
 
 def _lit(v) -> str:
@@ -284,8 +321,8 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
     `score_groups`: (first row, last row) of each 二级指标 group in the scores table;
     `l1_groups`: (row of the 一级指标's first row, [first rows of its 二级 groups]).
     """
-    over = float(thresholds.get("over_achievement", 1.2))
-    low = float(thresholds.get("budget_completion_min", 0.9))
+    over_q = Fraction(str(thresholds.get("over_achievement", 1.2)))
+    over = float(over_q)
     T = layout.tables
     ind, sc, tasks, probs = T["indicators"], T["scores"], T["tasks"], T["problems"]
     out: list[Check] = []
@@ -295,13 +332,7 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
                           ["spend_general", "spend_gov_fund", "spend_soe_capital", "spend_other"], "spend_actual"))
     out.append(_breakdown("nature", "ARI008", "基本支出 + 项目支出不等于实际支出数", layout,
                           ["spend_basic", "spend_project"], "spend_actual"))
-    out.append(_names_check("budget_low", "EXP007", f"预算完成率低于 {low:.0%}，未填写预算执行情况说明", "error",
-                            layout, ["budget_note"],
-                            lambda n: [num("budget_completion_rate"), lt("budget_completion_rate", low), blank(n)]))
-    out.append(_names_check("budget_over", "EXP013", "实际支出超过调整后预算，未填写预算执行情况说明",
-                            "error", layout, ["budget_note"],
-                            lambda n: [num("spend_actual"), num("budget_adjusted"),
-                                       gt("spend_actual", "budget_adjusted"), blank(n)]))
+    out.extend(_budget_checks(layout, Fraction(str(thresholds.get("budget_completion_min", 0.9)))))
     # completeness: at least one task, indicators covering 产出 and 效益, narrative texts filled
     task_cols = [h for h in tasks.cols]
     concat = "&".join(tasks.rng(h) for h in task_cols)
@@ -325,12 +356,13 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
     out.append(_names_check("texts", "TXT010", "文字说明未填写", "error", layout, texts,
                             lambda n: [blank(n)]))
     # indicators
+    below, above = Atom("rate_below", "完成率"), Atom("rate_above", "完成率", over_q)   # as shown
     out.append(_row_check("ind_reason", "EXP003", "完成率低于 100%，未填写偏差原因", "error", ind,
-                          [num("完成率"), lt("完成率", 1), blank("偏差原因")], "偏差原因"))
+                          [below, blank("偏差原因")], "偏差原因"))
     out.append(_row_check("ind_measure", "EXP004", "完成率低于 100%，未填写改进措施", "error", ind,
-                          [num("完成率"), lt("完成率", 1), blank("改进措施")], "改进措施"))
+                          [below, blank("改进措施")], "改进措施"))
     out.append(_row_check("ind_over", "EXP005", f"完成率高于 {over:.0%}，未在偏差原因中说明", "warning", ind,
-                          [num("完成率"), gt("完成率", over), blank("偏差原因")], "偏差原因"))
+                          [above, blank("偏差原因")], "偏差原因"))
     # tasks
     out.append(_row_check("task_reason", "EXP006", "任务未完成，未填写未完成原因", "error", tasks,
                           [filled("完成状态"), ne("完成状态", "完成"), blank("未完成原因")], "未完成原因"))
@@ -373,6 +405,45 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
     if score_groups is not None:
         out.append(_weights(sc, score_groups, l1_groups or [], total_points))
     return out
+
+
+def _budget_checks(layout: Layout, low: Fraction) -> list[Check]:
+    """EXP007 / EXP013 from the typed amounts at face value, as the Python rules judge them (a
+    预算完成率 or 调整后预算数 typed over its formula hides nothing): completion
+    实际支出数 / (年初预算数 + 调整数) below the threshold as shown (0.00%), else spending above the
+    adjusted budget; a blank adjustment counts as 0."""
+    adj = "(budget_initial+IF(ISNUMBER(budget_adjustment),budget_adjustment,0))"
+    ok = ("AND(ISNUMBER(spend_actual),ISNUMBER(budget_initial),"
+          "OR(ISNUMBER(budget_adjustment),LEN(TRIM(budget_adjustment))=0))")
+    low_f = float(low)
+    is_low = f"IF({adj}=0,FALSE,ROUND(spend_actual/{adj},4)<{low_f!r})"
+    cond_low = f"IF({ok},{is_low},FALSE)"
+    cond_over = f"IF({ok},AND(NOT({is_low}),ROUND(spend_actual-{adj},6)>0),FALSE)"
+    note = "LEN(TRIM(budget_note))=0"
+
+    def inputs(get):
+        g = lambda n: get(*layout.names[n])
+        spend, ini, a = _number(g("spend_actual")), _number(g("budget_initial")), g("budget_adjustment")
+        if spend is None or ini is None or (_number(a) is None and not _blank(a)):
+            return None
+        return spend, ini + (_number(a) or 0)
+
+    def py_low(get):
+        v = inputs(get)
+        return v is not None and v[1] != 0 and excel_round(v[0] / v[1], 4) < low_f
+
+    def py_over(get):
+        v = inputs(get)
+        return v is not None and not py_low(get) and excel_round(v[0] - v[1], 6) > 0
+
+    at = layout.names["budget_note"]
+    blank_note = lambda get: _blank(get(*at))
+    return [
+        _custom("budget_low", "EXP007", f"预算完成率低于 {float(low):.0%}，未填写预算执行情况说明", "error",
+                f"AND({cond_low},{note})", at, lambda get: py_low(get) and blank_note(get)),
+        _custom("budget_over", "EXP013", "实际支出超过调整后预算，未填写预算执行情况说明", "error",
+                f"AND({cond_over},{note})", at, lambda get: py_over(get) and blank_note(get)),
+    ]
 
 
 def _weights(sc: TableAt, groups, l1_groups, total_points) -> Check:
