@@ -10,6 +10,11 @@ APT_PACKAGES=(
   libreoffice-calc   # headless recalculation and rendering of workbooks
   fonts-noto-cjk     # Chinese glyphs in rendered pages
   poppler-utils      # pdftoppm: rendered PDF pages to PNG
+  nodejs             # xlwings Lite under Pyodide (npm package pyodide) in Node
+  npm
+  chromium           # the service's upload page in a real headless browser (Selenium)
+  chromium-driver
+  postgresql         # the service's inbox on PostgreSQL (a throwaway cluster per test run)
 )
 
 SUDO=""
