@@ -10,8 +10,6 @@ APT_PACKAGES=(
   libreoffice-calc   # headless recalculation and rendering of workbooks
   fonts-noto-cjk     # Chinese glyphs in rendered pages
   poppler-utils      # pdftoppm: rendered PDF pages to PNG
-  nodejs             # xlwings Lite under Pyodide (npm package pyodide) in Node
-  npm
   chromium           # the service's upload page in a real headless browser (Selenium)
   chromium-driver
   postgresql         # the service's inbox on PostgreSQL (a throwaway cluster per test run)
@@ -28,6 +26,11 @@ for pkg in "${APT_PACKAGES[@]}"; do
     missing+=("$pkg")
   fi
 done
+# xlwings Lite under Pyodide (npm package pyodide) runs in Node: Debian's nodejs and npm, unless a
+# node with its own npm is already there (NodeSource's nodejs bundles npm and conflicts with Debian's)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
     echo "需要安装：${missing[*]}（本脚本使用 apt-get；其他系统请用自己的包管理器安装）" >&2
