@@ -41,7 +41,7 @@ from xlcheck import template as tpl
 from xlcheck.fill import cached_values, fill
 from xlcheck.rules import load_checks
 from xlcheck.runner import check_paths
-from xlcheck.selfcheck import ALLOWED_FUNCTIONS, layout_of
+from xlcheck.selfcheck import ALLOWED_FUNCTIONS, CF_MAX_CHARS, layout_of
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEAN = tomllib.loads((ROOT / "examples" / "data" / "clean-2024.toml").read_text(encoding="utf-8"))
@@ -333,6 +333,7 @@ def template_formulas():
                 for f in rule.formula or ():
                     out.append((f"{ws.title} CF {cf.sqref}", f))
                     assert "[" not in _STRING.sub("", f), f"structured reference in a conditional format: {f}"
+                    assert len(f) <= CF_MAX_CHARS, f"conditional format longer than Excel takes: {f}"
     return out
 
 

@@ -200,6 +200,11 @@ def ne(a, text):
 
 # ---------------------------------------------------------------- checks
 
+# Placeholder in a conditional-format formula for the panel cell holding the check's count:
+# Excel caps such formulas at 255 characters, so long conditions are not repeated there.
+COUNT_CELL = "{count}"
+CF_MAX_CHARS = 255
+
 Getter = Callable[[str, str], object]     # (sheet, "B5") -> value as a spreadsheet holds it
 
 
@@ -286,7 +291,7 @@ def _breakdown(key, rule, label, layout: Layout, parts: list[str], total: str) -
     for p in reversed(parts):
         first = f'IF(LEN(TRIM({p}))>0,"{layout.names[p][1]}",{first})'
     first = f'IF({cond},{first},"")'
-    cf = [(layout.names[p][1], f"AND({cond},LEN(TRIM({p}))>0)") for p in parts]
+    cf = [(layout.names[p][1], f"AND({COUNT_CELL}>0,LEN(TRIM({p}))>0)") for p in parts]
 
     def py(get: Getter) -> Result:
         vals = [get(*layout.names[p]) for p in parts]
@@ -307,8 +312,10 @@ def _breakdown(key, rule, label, layout: Layout, parts: list[str], total: str) -
 def _custom(key, rule, label, severity, cond: str, at: tuple[str, str], py_cond: Callable[[Getter], bool]) -> Check:
     """A whole-workbook condition counted once, marking one cell."""
     sheet, coord = at
+    # a long condition is not repeated in the conditional format: it reads the panel's count
+    cf = cond if len(cond) <= 200 else f"{COUNT_CELL}>0"
     return Check(key, rule, label, severity, sheet, f"IF({cond},1,0)", f'IF({cond},"{coord}","")',
-                 [(coord, cond)], lambda get: Result(1, at) if py_cond(get) else Result(0, None))
+                 [(coord, cf)], lambda get: Result(1, at) if py_cond(get) else Result(0, None))
 
 
 # ---------------------------------------------------------------- the list

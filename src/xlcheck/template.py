@@ -743,7 +743,9 @@ def _sheet_selfcheck(wb, ws):
         ws.row_dimensions[r].height = 20
         ws.conditional_formatting.add(f"E{r}", FormulaRule(formula=[f"E{r}>0"], **_dxf(chk.severity)))
         target = wb[chk.sheet]
+        count_cell = f"{quote_sheetname(ws.title)}!$E${r}"
         for sqref, formula in chk.cf:
+            formula = formula.replace(selfcheck.COUNT_CELL, count_cell)
             target.conditional_formatting.add(sqref, FormulaRule(formula=[formula], **_dxf(chk.severity)))
     ws.conditional_formatting.add("B3", FormulaRule(formula=["selfcheck_count>0"], **_dxf("error")))
     ok = "C6EFCE"   # Excel's "green fill, dark green text"
