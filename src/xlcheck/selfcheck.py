@@ -9,7 +9,7 @@ LibreOffice evaluate them alike (no dynamic arrays, no structured references).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Callable
