@@ -316,9 +316,11 @@ def test_xhhhh_escapes(tmp_path):
     otherwise start an escape."""
     sst = f'{DECL}<sst xmlns="{NS}"><si><t>a_x000D_b</t></si><si><r><t>_x005F_x0041_</t></r></si></sst>'
     sheet = _sheet('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
-                   '<c r="C1" t="inlineStr"><is><t>甲_x4e59_</t></is></c></row>')
+                   '<c r="C1" t="inlineStr"><is><t>甲_x4e59_</t></is></c>'
+                   '<c r="D1" t="inlineStr"><is><t>_x005F_x0041_</t></is></c></row>')
     got = cells_of(make_package(tmp_path / "p.xlsx", sheet, strings=sst))
     assert got["A1"].value == "a\rb" and got["B1"].value == "_x0041_" and got["C1"].value == "甲乙"
+    assert got["D1"].value == "_x0041_"
 
 
 def test_dxf_number_format_is_not_a_cell_format(tmp_path):

@@ -160,14 +160,16 @@ class _Decoder:
         return info
 
     def value(self, t: str | None, raw: str | None, info: tuple):
+        if t == "inlineStr":
+            return raw                  # decoded by string_of
         if not raw:
-            return raw if t == "inlineStr" else None
+            return None
         if t is None or t == "n":
             return _number(raw, info[3], self.date1904)
         if t == "s":
             i = int(raw)
             return self.strings[i] if 0 <= i < len(self.strings) else None
-        if t == "str" or t == "inlineStr":
+        if t == "str":
             return unescape_x(raw)
         if t == "b":
             return raw == "1"
@@ -221,7 +223,7 @@ def _by_reference(data, ns, decode, limit) -> dict:
         elif tag == f_tag:
             formula = el.text or ("(shared)" if el.get("t") == "shared" else "")
         else:
-            raw = string_of(el, ns)
+            raw = string_of(el, ns)     # <is>: already decoded text
     if cur is not None:
         pending.append((cur, formula, raw))
     if len(pending) > limit:
@@ -230,12 +232,14 @@ def _by_reference(data, ns, decode, limit) -> dict:
     for c, formula, raw in pending:
         ref, t, s = c.get("r"), c.get("t"), c.get("s")
         info = info_of.get(s) or decode.info(s)
-        if t is None and raw and formula is None and not info[3] and raw.isdecimal() and len(raw) < 16:
+        if t == "inlineStr":
+            value = raw
+        elif t is None and raw and not info[3] and raw.isdecimal() and len(raw) < 16:
             value = int(raw)          # the common plain integer, exactly as float → int would give
         else:
             value = decode.value(t, raw, info)
-            if formula is None and (value is None or value == ""):
-                continue
+        if formula is None and (value is None or value == ""):
+            continue
         if not ref:
             raise _Unplaced
         letters = ref.rstrip("0123456789")
