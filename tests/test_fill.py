@@ -11,7 +11,8 @@ from openpyxl.utils import range_boundaries
 from xlcheck import calc
 from xlcheck.fill import cached_values, fill, fill_openpyxl, find_table, inject_cached_values
 from xlcheck.framework import load_framework
-from xlcheck.template import finalize_package, live_checks
+from xlcheck.template_package import finalize_package
+from xlcheck.template_panel import live_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.xlsx"

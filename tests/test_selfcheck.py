@@ -37,7 +37,9 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from xlcheck import template as tpl
+from xlcheck import template_panel as tpl
+from xlcheck.template_fields import SHEET_SELFCHECK
+from xlcheck.template_package import save_workbook
 from xlcheck.fill import cached_values, fill
 from xlcheck.rules import load_checks
 from xlcheck.runner import check_paths
@@ -182,7 +184,7 @@ def _weights(path):
     for r in range(sc.first, sc.last + 1):
         if ws[f"{sc.cols['三级指标']}{r}"].value == "结转结余率":
             ws[f"{sc.cols['分值']}{r}"] = 3
-    tpl.save_workbook(wb, path, cached=cached_values(wb), fixed_core=True)
+    save_workbook(wb, path, cached=cached_values(wb), fixed_core=True)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +214,7 @@ def recalculated(tmp_path_factory, libreoffice):
 def panel(path, data_only=True):
     """{rule: count} of the panel's lines, and (selfcheck_count, selfcheck_status)."""
     wb = openpyxl.load_workbook(path, data_only=data_only)
-    ws = wb[tpl.SHEET_SELFCHECK]
+    ws = wb[SHEET_SELFCHECK]
     counts = Counter()
     for r in range(tpl.PANEL_HEAD + 1, ws.max_row + 1):
         rule, n = ws.cell(r, 3).value, ws.cell(r, 5).value
@@ -281,13 +283,13 @@ def test_cached_values_equal_libreoffice(recalculated):
 
 def test_first_failing_cell_link(recalculated):
     wb = openpyxl.load_workbook(recalculated["shortfall"][1], data_only=True)
-    ws = wb[tpl.SHEET_SELFCHECK]
+    ws = wb[SHEET_SELFCHECK]
     rows = {ws.cell(r, 3).value: r for r in range(tpl.PANEL_HEAD + 1, ws.max_row + 1)}
     ind = openpyxl.load_workbook(recalculated["shortfall"][1])
     layout, _, _ = layout_of(ind)
     t = layout.tables["indicators"]
     assert ws.cell(rows["EXP003"], 6).value == f"{t.sheet} {t.cols['偏差原因']}{t.first}"
-    f = openpyxl.load_workbook(recalculated["shortfall"][0])[tpl.SHEET_SELFCHECK].cell(rows["EXP003"], 6).value
+    f = openpyxl.load_workbook(recalculated["shortfall"][0])[SHEET_SELFCHECK].cell(rows["EXP003"], 6).value
     assert "HYPERLINK(\"#'绩效指标'!\"&" in f
 
 
@@ -359,8 +361,8 @@ def test_public_names_on_the_panel():
     for name in ("selfcheck_count", "selfcheck_status"):
         dn = wb.defined_names[name]
         (sheet, ref), = dn.destinations
-        assert sheet == tpl.SHEET_SELFCHECK and dn.localSheetId is None
-    assert wb.sheetnames[0] == tpl.SHEET_SELFCHECK and wb.active.title == tpl.SHEET_SELFCHECK
+        assert sheet == SHEET_SELFCHECK and dn.localSheetId is None
+    assert wb.sheetnames[0] == SHEET_SELFCHECK and wb.active.title == SHEET_SELFCHECK
     wb2 = openpyxl.load_workbook(ROOT / "template.xlsx", data_only=True)
     (s, c), = wb2.defined_names["selfcheck_count"].destinations
     n = wb2[s][c.replace("$", "")].value

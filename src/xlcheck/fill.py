@@ -87,7 +87,7 @@ def fill_openpyxl(wb, cells: dict[str, object] | None = None,
     自评得分 / 扣分原因 / 改进措施 are written. A value None leaves a cell untouched, "" clears it;
     anything else is written as given (text stays text, so "1,288.38" is stored as text).
     """
-    from xlcheck.template import fit_rows
+    from xlcheck.template_style import fit_rows
     touched: dict[str, set[int]] = {}
     for name, value in (cells or {}).items():
         sheet, coord = name_cell(wb, name)
@@ -287,10 +287,10 @@ def _rate_values(wb) -> dict:
 def _panel_values(wb, computed: dict) -> dict:
     """Cached values of the 自查 panel: each live check evaluated in Python exactly as its
     formula computes it (cells whose formula is not the template's get none)."""
-    from xlcheck import template as tpl
-    if tpl.SHEET_SELFCHECK not in wb.sheetnames:
+    from xlcheck import template_fields as fields, template_panel as tpl
+    if fields.SHEET_SELFCHECK not in wb.sheetnames:
         return {}
-    ws = wb[tpl.SHEET_SELFCHECK]
+    ws = wb[fields.SHEET_SELFCHECK]
     try:
         checks = {c.key: c for c in tpl.live_checks(wb)}
     except (KeyError, AssertionError):   # not the template's layout: no cached values
@@ -334,7 +334,7 @@ def inject_cached_values(path) -> None:
     """Recompute and write the cached values of the template's formula cells into a workbook
     saved by openpyxl (which writes formulas without values). Everything else stays as it is."""
     from xlcheck.atomic import write_atomic
-    from xlcheck.template import finalize_package
+    from xlcheck.template_package import finalize_package
     path = Path(path)
     data = path.read_bytes()
     wb = openpyxl.load_workbook(io.BytesIO(data))
@@ -363,7 +363,7 @@ def fill(out_path, cells: dict[str, object] | None = None,
          tables: dict[str, list[dict]] | None = None, *, template=None) -> None:
     """Write a filled copy of the template (built fresh when `template` is None) to `out_path`,
     atomically, with cached values for the formula cells."""
-    from xlcheck.template import save_workbook
+    from xlcheck.template_package import save_workbook
     if template is None:
         data, keep_vba = _default_template(), False
     else:
