@@ -366,7 +366,8 @@ def _fake_bin(d: Path, uid: int, installed: set[str]) -> Path:
 @pytest.mark.parametrize("uid, installed, sudo, apt", [
     (0, set(), False, True),                                   # root in a container: no sudo
     (1000, set(), True, True),                                 # a user: apt through sudo
-    (1000, {"libreoffice-calc", "fonts-noto-cjk", "poppler-utils"}, False, False),   # nothing to install
+    (1000, {"libreoffice-calc", "fonts-noto-cjk", "poppler-utils", "chromium", "chromium-driver",
+            "postgresql"}, False, False),                      # nothing to install (node and npm on PATH)
 ])
 def test_setup_and_test_script_uses_sudo_only_when_needed(tmp_path, uid, installed, sudo, apt):
     log = _fake_bin(tmp_path / "bin", uid, installed)
@@ -377,7 +378,8 @@ def test_setup_and_test_script_uses_sudo_only_when_needed(tmp_path, uid, install
     calls = log.read_text().splitlines()
     assert any(c.startswith("sudo apt-get install") for c in calls) == sudo, calls
     assert any(c.startswith("apt-get install") for c in calls) == apt, calls
-    assert calls[-2:] == ['python3 -m pip install -q -e .[test]', "python3 -m pytest -n 2 -q -k x"]
+    assert calls[-2:] == ["python3 -m pip install -q -c tests/constraints.txt -e .[test]",
+                          "python3 -m pytest -n 2 -q -k x"]
     # CI runs the same script
     assert "scripts/setup-and-test.sh" in (ROOT / ".ci" / "run").read_text()
     readme_commands = (ROOT / "README.md").read_text().split("```")[1]
