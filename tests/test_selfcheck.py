@@ -43,7 +43,8 @@ from xlcheck.template_package import save_workbook
 from xlcheck.fill import cached_values, fill
 from xlcheck.rules import load_checks
 from xlcheck.runner import check_paths
-from xlcheck.selfcheck import ALLOWED_FUNCTIONS, CF_MAX_CHARS, layout_of
+from xlcheck.selfcheck import ALLOWED_FUNCTIONS, CF_MAX_CHARS
+from xlcheck.template_panel import layout_of
 
 ROOT = Path(__file__).resolve().parents[1]
 CLEAN = tomllib.loads((ROOT / "examples" / "data" / "clean-2024.toml").read_text(encoding="utf-8"))

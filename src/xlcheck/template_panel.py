@@ -23,7 +23,7 @@ SEVERITY_LABEL = {"error": "错误", "warning": "警告"}
 
 def live_checks(wb) -> list:
     """The live checks of an openpyxl workbook made from the template (its own layout)."""
-    layout, groups, l1_groups = selfcheck.layout_of(wb)
+    layout, groups, l1_groups = layout_of(wb)
     return selfcheck.build_checks(
         layout, required=list(REQUIRED), texts=list(IFACE["sheets"][SHEET_TEXTS]),
         thresholds=load_toml(default_checks_dir() / "thresholds.toml"),
@@ -117,3 +117,41 @@ def _sheet_selfcheck(wb, ws):
     ws.freeze_panes = f"A{first}"
     _print_setup(ws, landscape=False)
     _protect(ws)
+
+
+# ---------------------------------------------------------------- layout of an openpyxl workbook
+
+def layout_of(wb, growing=("tasks", "indicators", "problems")) -> tuple[selfcheck.Layout, list, list]:
+    """(Layout, score groups, 一级 groups) of an openpyxl workbook made from the template."""
+    from openpyxl.utils import get_column_letter, range_boundaries
+    names = {}
+    for name, dn in wb.defined_names.items():
+        dests = list(dn.destinations)
+        if len(dests) == 1 and ":" not in dests[0][1] and dests[0][0] in wb.sheetnames:
+            names[name] = (dests[0][0], dests[0][1].replace("$", ""))
+    tables = {}
+    for ws in wb.worksheets:
+        for t in ws.tables.values():
+            c0, r0, c1, r1 = range_boundaries(t.ref)
+            cols = {str(ws.cell(r0, c).value): get_column_letter(c) for c in range(c0, c1 + 1)
+                    if ws.cell(r0, c).value is not None}
+            key = (t.displayName or t.name).lower()
+            tables[key] = selfcheck.TableAt(ws.title, r0 + 1, r1, cols, grows=key in growing)
+    groups, l1_groups = [], []
+    sc = tables.get("scores")
+    if sc is not None and {"一级指标", "二级指标"} <= set(sc.cols):
+        ws = wb[sc.sheet]
+        keys = [(ws[f"{sc.cols['一级指标']}{r}"].value, ws[f"{sc.cols['二级指标']}{r}"].value)
+                for r in range(sc.first, sc.last + 1)]
+        start = sc.first
+        for i, k in enumerate(keys):
+            r = sc.first + i
+            if i + 1 == len(keys) or keys[i + 1] != k:
+                groups.append((start, r))
+                start = r + 1
+        for a, b in groups:
+            l1 = keys[a - sc.first][0]
+            if not l1_groups or keys[l1_groups[-1][0] - sc.first][0] != l1:
+                l1_groups.append((a, []))
+            l1_groups[-1][1].append(a)
+    return selfcheck.Layout(names, tables), groups, l1_groups
