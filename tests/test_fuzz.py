@@ -202,7 +202,7 @@ def fill_or_reject(p: Path, cells, tables) -> None:
 def check_file(path: Path, out_dir: Path) -> None:
     """runner and CLI on one workbook: a result, no crash finding, exit status 0/1, JSON intact,
     the annotated copy written."""
-    res = runner.check_paths_chunk([str(path)], None)
+    res = runner.check_chunk([str(path)], None)
     assert len(res) == 1
     r = res[0]
     crashed = [f"{f.rule}: {f.message}" for f in r.findings if CRASH_MARK in f.message]
@@ -283,7 +283,7 @@ def test_fuzz_reader_mutations(tmp_path_factory, seed, target):
     data = bad.rewrite(src, {part: lambda s: _mutate_xml(s, rnd)})
     p = tmp_path_factory.mktemp("mut") / "m.xlsx"
     p.write_bytes(data)
-    r = runner.check_paths_chunk([str(p)], None)[0]
+    r = runner.check_chunk([str(p)], None)[0]
     assert not [f.message for f in r.findings if CRASH_MARK in f.message]
     if r.status == "unreadable":
         assert r.findings[0].rule.startswith("FILE") and "无法读取（" not in r.findings[0].message[:6]
@@ -298,7 +298,7 @@ def test_fuzz_arbitrary_bytes(tmp_path_factory, body, suffix, magic):
     """Any bytes under any spreadsheet name: one FILE finding, never an exception."""
     p = tmp_path_factory.mktemp("bytes") / ("f" + suffix)
     p.write_bytes(magic + body)
-    r = runner.check_paths_chunk([str(p)], None)[0]
+    r = runner.check_chunk([str(p)], None)[0]
     assert r.status == "unreadable" and len(r.findings) == 1
     f = r.findings[0]
     assert f.rule.startswith("FILE") and re.search(r"[\u4e00-\u9fff]", f.message), f
@@ -310,7 +310,7 @@ def _crashes(cells=None, tables=None, tmp=None) -> list[str]:
     p = Path(tmp) / "repro.xlsx"
     fill(p, cells={**DATA["cells"], **(cells or {})},
          tables={**{k: DATA[k] for k in bad.TABLE_KEYS}, **(tables or {})})
-    r = runner.check_paths_chunk([str(p)], None)[0]
+    r = runner.check_chunk([str(p)], None)[0]
     return [f"{f.rule}: {f.message}" for f in r.findings if CRASH_MARK in f.message]
 
 
