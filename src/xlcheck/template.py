@@ -45,7 +45,7 @@ def _sheet_guide(wb, ws, department=None, year=None):
     ws["A3"] = "模板版本"
     _style(ws["A3"], font=FONT_BOLD)
     ws["B3"] = TEMPLATE_VERSION
-    _style(ws["B3"], fill=FILL_COMPUTED, fmt=FMT_TEXT, align=left)
+    _style(ws["B3"], fill=FILL_FIXED, fmt=FMT_TEXT, align=left)   # fixed, not computed: white
     _define(wb, "template_version", ws, "B3")
     # the department and year this copy was issued for (blank in the blank template): the
     # issuance rules compare them with dept_name / eval_year of the returned workbook
@@ -54,7 +54,7 @@ def _sheet_guide(wb, ws, department=None, year=None):
         ws.cell(r, 1, label)
         _style(ws.cell(r, 1), font=FONT_BOLD)
         c = ws.cell(r, 2, value)
-        _style(c, fill=FILL_COMPUTED, fmt=FMT_TEXT, align=left)   # B3's style: a year shows as is
+        _style(c, fill=FILL_FIXED, fmt=FMT_TEXT, align=left)   # B3's style: a year shows as is
         _define(wb, name, ws, c.coordinate)
 
     r = 7
@@ -86,7 +86,7 @@ def _sheet_guide(wb, ws, department=None, year=None):
         (FILL_INPUT, "黄色：需要填写的单元格（未锁定）。"),
         (FILL_COMPUTED, "灰色：自动计算的单元格（公式，已锁定），请勿修改。"),
         (FILL_FORMULA_INPUT, "浅蓝：绩效指标的完成率，默认由公式计算；定性指标请直接输入完成率（达成填 100%）。"),
-        (FILL_FIXED, "白色：表头、说明和评分框架内容（已锁定），由财政部门统一制定。"),
+        (FILL_FIXED, "白色：表头、说明、评分框架和财政部门预填的内容（已锁定），请勿修改。"),
         (PatternFill("solid", fgColor=selfcheck.RED_FILL), "红色：自查发现的错误，必须修改（改正后红色自动消失，见“自查”页）。"),
         (PatternFill("solid", fgColor=selfcheck.AMBER_FILL), "黄褐色：自查发现的警告，请修改或在校验后说明理由。"),
     ]
@@ -146,7 +146,7 @@ def _sheet_info(wb, ws, department, year):
             # issued for one department / year: filled in, locked, input style removed
             c.value = preset[f.name]
             hint.value = PRESET_HINT
-            _style(c, fill=FILL_COMPUTED, fmt=FMT_YEAR if f.kind == "year" else None,
+            _style(c, fill=FILL_FIXED, fmt=FMT_YEAR if f.kind == "year" else None,
                    align=Alignment(horizontal="left", vertical="center"))
             _validation(ws, coord, title=f.label, prompt=PRESET_HINT)
         elif f.kind.startswith("f_"):
