@@ -70,8 +70,9 @@ def _number(v):
     return calc.num(v)
 
 
-def _trim(v) -> str:
-    return " ".join(str(v).split(" ")).strip(" ") if isinstance(v, str) else v
+def _trim(v):
+    # TRIM: no leading or trailing spaces, inner runs of spaces made one (other whitespace kept)
+    return " ".join(p for p in v.split(" ") if p) if isinstance(v, str) else v
 
 
 # ---------------------------------------------------------------- row conditions
@@ -356,7 +357,7 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
         cond = f'COUNTIF({l1},"{kind}")=0'
 
         def py_kind(get, kind=kind):
-            return not any(_trim(get(ind.sheet, f"{ind.cols['一级指标']}{r}") or "") == kind
+            return not any(get(ind.sheet, f"{ind.cols['一级指标']}{r}") == kind   # COUNTIF: exact
                            for r in range(ind.first, ind.end + 1))
         out.append(_custom(key, rid, f"绩效指标中没有{kind}", "error", cond,
                            (ind.sheet, f"{ind.cols['一级指标']}{ind.first}"), py_kind))
