@@ -173,6 +173,7 @@ def test_file_saved_by_libreoffice(filled, tmp_path, libreoffice):
 # says, by the OOXML rules (ECMA-376 Part 1, §18).
 
 from datetime import datetime
+from pathlib import Path
 
 from xlcheck.ooxml import read_package
 
@@ -198,7 +199,7 @@ def _styles(num_fmts="", xfs='<xf numFmtId="0"/>', dxfs="") -> str:
             "</styleSheet>")
 
 
-def make_package(path, sheet, *, workbook=None, styles=None, strings=None) -> "Path":
+def make_package(path, sheet, *, workbook=None, styles=None, strings=None) -> Path:
     """A minimal package; each part is str (written UTF-8) or bytes (written as given)."""
     rels = [f'<Relationship Id="rId1" Type="{R}/worksheet" Target="worksheets/sheet1.xml"/>']
     parts = {"xl/workbook.xml": workbook if workbook is not None else _workbook(),
