@@ -142,6 +142,14 @@ def _deduction(c, t):
     _score(t, "结转结余率").update({"自评得分": 1.5, "扣分原因": "", "改进措施": ""})
 
 
+def _messy(c, t):
+    """What fillers type: a word for a score, padded texts, a blank-looking reason."""
+    _score(t, "资产盘点情况")["自评得分"] = "满分"
+    t["tasks"][0]["完成状态"] = " 完成 "
+    t["tasks"][1].update({"完成状态": "部分完成", "未完成原因": "   "})
+    c["preparer"] = "  "
+
+
 def _no_problems(c, t):
     del t["problems"]
 
@@ -171,6 +179,7 @@ CASES = {
     "score_range": _score_range,
     "deduction": _deduction,
     "no_problems": _no_problems,
+    "messy": _messy,
     "total": _total,
     "weights": "weights",
 }
