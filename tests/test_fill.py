@@ -278,8 +278,10 @@ def test_libreoffice_recalculation_equals_calc(seed, tmp_path, libreoffice):
                         assert same(ours[ws.title][c.coordinate].value, want[key]), (src.name, key)
                     checked += 1
     # blank 7 + 40; seed, tampered 7 + 39 (定性 rate typed); edge 7 + 45 (extended); over 5 + 40;
-    # and in each, the 自查 panel: selfcheck_count, selfcheck_status, 3 cells per live check
-    panel = 2 + 3 * len(live_checks(openpyxl.load_workbook(TEMPLATE)))
+    # and in each, the 自查 panel: selfcheck_count, selfcheck_status, 3 cells per live check, and
+    # the conclusion at the top of every sheet but the panel and the review sheet
+    tpl = openpyxl.load_workbook(TEMPLATE)
+    panel = 2 + 3 * len(live_checks(tpl)) + len(tpl.sheetnames) - 2
     assert checked == 47 + 2 * 46 + 52 + 45 + 5 * panel
 
     lo_seed = names(openpyxl.load_workbook(converted[1], data_only=True))

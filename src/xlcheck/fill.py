@@ -327,6 +327,10 @@ def _panel_values(wb, computed: dict) -> dict:
         except KeyError:
             continue
         out[(sheet, coord)] = value
+    for other in wb.worksheets:   # the conclusion repeated at the top of the other sheets
+        for c in other[1] if other.max_row else ():
+            if c.value == tpl.STATUS_LINK:
+                out[(other.title, c.coordinate)] = tpl.status_text(total)
     return out
 
 

@@ -9,7 +9,7 @@ from openpyxl.utils import quote_sheetname
 
 from xlcheck import selfcheck
 from xlcheck.rules import default_checks_dir, load_toml
-from xlcheck.template_fields import IFACE, REQUIRED, SHEET_TEXTS
+from xlcheck.template_fields import IFACE, REQUIRED, SHEET_REVIEW, SHEET_SELFCHECK, SHEET_TEXTS
 from xlcheck.template_style import (CENTER, FILL_COMPUTED, FILL_HEADER, FMT_INT, FONT_BOLD, FONT_HINT, FONT_NAME,
                                     _define, _print_setup, _protect, _style, _title)
 
@@ -28,6 +28,10 @@ def live_checks(wb) -> list:
         layout, required=list(REQUIRED), texts=list(IFACE["sheets"][SHEET_TEXTS]),
         thresholds=load_toml(default_checks_dir() / "thresholds.toml"),
         score_groups=groups, l1_groups=l1_groups, total_points=100)   # PTS006 holds 100 too
+
+
+# the conclusion at the top of every other sheet, linking to the panel
+STATUS_LINK = f'=HYPERLINK("#{quote_sheetname(SHEET_SELFCHECK)}!A1",selfcheck_status)'
 
 
 def status_formula() -> str:
@@ -117,6 +121,17 @@ def _sheet_selfcheck(wb, ws):
     ws.freeze_panes = f"A{first}"
     _print_setup(ws, landscape=False)
     _protect(ws)
+    # every other sheet shows the conclusion at its top right, a click away from the panel
+    for other in wb.worksheets:
+        if other is ws or other.title == SHEET_REVIEW:
+            continue
+        c = other.cell(1, max(2, other.max_column), STATUS_LINK)
+        _style(c, font=Font(name=FONT_NAME, size=11, bold=True), border=False,
+               align=Alignment(horizontal="right", vertical="center"))
+        other.conditional_formatting.add(c.coordinate, FormulaRule(formula=["selfcheck_count>0"], **_dxf("error")))
+        other.conditional_formatting.add(c.coordinate, FormulaRule(
+            formula=["selfcheck_count=0"], fill=PatternFill(bgColor=ok, fgColor=ok, fill_type="solid"),
+            font=Font(color="006100")))
 
 
 # ---------------------------------------------------------------- layout of an openpyxl workbook
