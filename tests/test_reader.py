@@ -375,3 +375,20 @@ def test_read_layout_keeps_empty_styled_cells(tmp_path):
     book, grids = read_layout(p.read_bytes())
     assert grids["S"] == {(2, 1): ("0.00%", None), (2, 2): ("0.00%", "A2*2"), (2, 3): ("General", None)}
     assert set(book.cells["S"]) == {(2, 2), (2, 3)}
+
+
+def test_the_xlwings_path_needs_no_lxml():
+    """The add-in (also under Pyodide, where lxml may be missing) builds its model from a RawBook and
+    lays out the review sheet: none of that may import lxml; reading a file still does."""
+    import subprocess
+    import sys
+    code = ("import sys; sys.modules['lxml'] = None\n"
+            "import xlcheck.addin, xlcheck.xlwings_reader, xlcheck.ooxml\n"
+            "from xlcheck.reader import build_model\n"
+            "from xlcheck.review import review_layout, read_notes\n"
+            "from xlcheck.rules import load_checks\n"
+            "load_checks()\n"
+            "try:\n    xlcheck.ooxml.read_package\nexcept ImportError:\n    print('reader needs lxml')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "reader needs lxml"

@@ -8,6 +8,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import XlcheckError
+
+
+class WriteError(XlcheckError):
+    """A workbook could not be written (the message, in Chinese, is shown to the user)."""
+
 
 def write_atomic(dst: Path, data: bytes, *, like: Path | None = None) -> None:
     """Write `data` to `dst` through a temporary file in the same folder and os.replace."""

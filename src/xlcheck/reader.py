@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from .model import Cell, Problem, Table, TableRow, Workbook
-from .ooxml import RawBook, col_letters, range_bounds, read_package, split_ref
+from .ooxml import RawBook, col_letters, range_bounds, split_ref
 
 _NAME_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!'\s]+))!(\$?[A-Z]{1,3}\$?\d+)(?::\$?[A-Z]{1,3}\$?\d+)?$")
 
@@ -19,6 +19,7 @@ def normalize_header(text) -> str:
 
 def read_workbook(path) -> Workbook:
     """Read a .xlsx/.xlsm file into the model (raises ReadError when it is no workbook at all)."""
+    from .ooxml import read_package     # lxml: the add-in's xlwings path (also under Pyodide) has none
     return build_model(read_package(path), str(path))
 
 

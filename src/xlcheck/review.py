@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from . import TEMPLATE_VERSION, __version__
-from .atomic import write_atomic
+from .atomic import WriteError, write_atomic
 from .explanations import (ReviewNote, read_notes, COL_CELL, COL_LOCATOR, COL_NOTE, COL_RULE, COL_SHEET, REVIEW_SHEET,
                            format_locator)
 from .findings import SEVERITY_LABELS
-from .ooxml.edit import WriteError, write_sheet
 from .ooxml.refs import col_letters as _col
 
 __all__ = ["HEADERS", "REVIEW_SHEET", "STYLES", "CellStyle", "ReviewSheet", "WriteError", "read_notes",
@@ -441,6 +440,7 @@ def _clean(s: str) -> str:
 def write_review(src_path, dst_path, result, *, now: datetime | None = None) -> None:
     """Write the review sheet of `result` into a copy of `src_path` at `dst_path` (may be the same
     file). Atomic: on any error `dst_path` is left as it was. Raises WriteError (Chinese message)."""
+    from .ooxml.edit import write_sheet   # lxml: the add-in's layout path (also under Pyodide) has none
     src, dst = Path(src_path), Path(dst_path)
     try:
         data = src.read_bytes()

@@ -15,8 +15,9 @@ from typing import Callable
 
 from lxml import etree
 
-from ..errors import XlcheckError
-from .package import M, NS_MAIN, NS_REL, PARSER, local, parse_rels, rels_path
+from ..atomic import WriteError
+from .book import M, NS_MAIN, NS_REL
+from .package import PARSER, local, parse_rels, rels_path
 from .reader import number_formats, shared_strings, sheet_cells
 from .refs import col_letters, range_bounds
 from .styles import StyleBook
@@ -25,10 +26,6 @@ REL_WORKSHEET = NS_REL + "/worksheet"
 CT_WORKSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _NOT_WRITTEN = "，未写入审核结果"
-
-
-class WriteError(XlcheckError):
-    """The review sheet could not be written (the message is shown to the user)."""
 
 
 def to_bytes(root) -> bytes:

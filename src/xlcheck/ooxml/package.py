@@ -16,11 +16,6 @@ from lxml import etree
 
 from ..sniff import R_BROKEN, R_ENCRYPTED, R_TOO_BIG, FileKindError, open_checked
 
-NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
-M = "{%s}" % NS_MAIN
 
 # Zip-bomb guards: declared sizes are checked before anything is inflated, and every inflate is
 # bounded by them. A sheet part of 120 MB is some 280,000 filled table rows (seconds to read);
