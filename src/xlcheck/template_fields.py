@@ -142,7 +142,7 @@ def _spec(name, title, hint, layout: dict, rows, landscape=True) -> TableSpec:
     """A table from its headers in the interface and the layout of each header here."""
     cols = []
     for h in IFACE["tables"][name]["headers"]:
-        width, kind, choices, prompt = layout[h]
+        width, kind, choices, prompt = layout.get(h, (14, "text", (), ""))   # a header added in the file
         cols.append(Column(h, width, kind, choices, prompt))
     return TableSpec(name, _sheet_of(name), title, hint, cols, rows, landscape)
 
