@@ -237,14 +237,14 @@ def build_lite_main(files: list[tuple[str, bytes]] | None = None) -> str:
 
 # Third-party packages the Lite path (xlcheck.addin.validate_async on an xlwings Book) imports,
 # besides the standard library; tests/test_addin_build.py measures the import set and compares.
-# lxml: xlcheck.ooxml imports it at import time (Pyodide ships it; Lite installs it from there).
-LITE_IMPORTS = ("xlwings", "lxml")
+# (xlcheck.ooxml loads lxml only when a file is read or written: never on the Lite path.)
+LITE_IMPORTS = ("xlwings",)
 
 
 def lite_requirements(xlwings_version: str) -> str:
     return (
         "# xlwings Lite（Pyodide）所需的软件包；xlcheck 本身内嵌在 main.py 中。\n"
-        "# 只列出“校验”真正用到的包：xlwings 与加载项的 VBA 版本一致；lxml 由 Pyodide 提供（不要固定版本）。\n"
+        "# 只列出“校验”真正用到的包：xlwings 与加载项的 VBA 版本一致。\n"
         "# 改动本文件后，须在 xlwings Lite 中重启（Restart）才会重新安装。\n"
         f"xlwings=={xlwings_version}\n"
         + "".join(f"{name}\n" for name in LITE_IMPORTS if name != "xlwings")
