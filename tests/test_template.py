@@ -166,6 +166,12 @@ def test_no_row_has_a_fixed_height(built):
                 assert not [r.get("r") for r in rows if r.get("customHeight")], n
 
 
+def test_no_rows_beyond_the_tables(wb):
+    """Computing the panel's cached values reads 500 rows per table without creating them."""
+    for name, (ws, table) in tables(wb).items():
+        assert ws.max_row <= range_boundaries(table.ref)[3] + 3, (name, ws.max_row)
+
+
 def test_long_texts_print_in_full(tmp_path, libreoffice):
     """A long 文字说明 and a long qualitative indicator print to their last character (rendered
     by LibreOffice to PDF): rows grow, a text too long for Excel's tallest row is set smaller."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 from openpyxl.formula.translate import Translator
 from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 
 from xlcheck import calc
@@ -301,8 +302,9 @@ def _panel_values(wb, computed: dict) -> dict:
             return computed[(sheet, coord)]
         if sheet not in wb.sheetnames:
             return None
-        cell = wb[sheet][coord]
-        return None if _is_formula(cell) else cell.value
+        # look the cell up without creating it (ws[coord] would add 500 empty rows to the file)
+        cell = wb[sheet]._cells.get(coordinate_to_tuple(coord))
+        return None if cell is None or _is_formula(cell) else cell.value
 
     out, total, intact = {}, 0, True
     for r in range(tpl.PANEL_HEAD + 1, ws.max_row + 1):
