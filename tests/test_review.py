@@ -221,13 +221,19 @@ def review_part(path) -> str:
 INSERT_ONLY = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}
 
 
+# which sheet the workbook opens on: the writer moves it to the review sheet (test_copy_opens_on_review_sheet)
+VIEW_ATTRS = ("activeTab", "firstSheet", "tabSelected")
+
+
 def _canonical(xml: bytes) -> str:
     """The part's XML in canonical form (C14N: quoting, empty elements, entities, attribute order
-    normalised), with list counts blanked."""
+    normalised), with list counts and the opening view blanked."""
     root = etree.fromstring(xml)
     for el in root.iter():
         if "count" in el.attrib:
             el.set("count", "")
+        for a in VIEW_ATTRS:
+            el.attrib.pop(a, None)
     return etree.tostring(root, method="c14n").decode("utf-8")
 
 
@@ -249,6 +255,10 @@ def assert_lossless(before: Path, after: Path, *, new_sheet: bool) -> None:
     for name in pa:
         if name == review or name in INSERT_ONLY:
             continue
+        if pa[name] != pb[name] and name.startswith("xl/worksheets/"):
+            # only the tab's selection may change (the copy opens on the review sheet)
+            assert _canonical(pa[name]) == _canonical(pb[name]), f"{name} changed"
+            continue
         assert pa[name] == pb[name], f"{name} changed"
         assert ma[name] == mb[name], f"{name}: time stamp, compression or order changed"
     for name in INSERT_ONLY:
@@ -257,6 +267,19 @@ def assert_lossless(before: Path, after: Path, *, new_sheet: bool) -> None:
 
 
 # ------------------------------------------------------------------------------------------- write-back
+
+def test_copy_opens_on_review_sheet(tmp_path):
+    """Issue 14 item 9: the annotated copy opens on 审核结果, as the add-in leaves the book."""
+    src = filled_workbook(tmp_path / "a.xlsx")
+    dst = tmp_path / "out" / "a.xlsx"
+    dst.parent.mkdir()
+    write_review(src, dst, result(src, [err()]), now=NOW)
+    wb = openpyxl.load_workbook(dst)
+    assert wb.active.title == REVIEW_SHEET
+    assert [ws.title for ws in wb.worksheets if ws.sheet_view.tabSelected] == [REVIEW_SHEET]
+    write_review(dst, dst, result(dst, [err()]), now=NOW)      # rewriting keeps it so
+    assert openpyxl.load_workbook(dst).active.title == REVIEW_SHEET
+
 
 def test_write_review_reads_back(tmp_path):
     src = filled_workbook(tmp_path / "a.xlsx")

@@ -183,6 +183,35 @@ class PackageEdit:
             el.text = wanted[n]
         self.touched.add("wb")
 
+    def open_on(self, index: int, part: str) -> None:
+        """Open the workbook on sheet `index` (as the add-in activates it): the workbook view's
+        active tab, and no other sheet left selected (two selected tabs would group the sheets)."""
+        views = self.wb.find(M + "bookViews")
+        if views is None:
+            views = etree.Element(M + "bookViews")
+            self.wb.find(M + "sheets").addprevious(views)
+        view = views.find(M + "workbookView")
+        if view is None:
+            view = etree.SubElement(views, M + "workbookView")
+        view.set("activeTab", str(index))
+        if int(view.get("firstSheet", "0") or 0) > index:
+            view.set("firstSheet", str(index))
+        self.touched.add("wb")
+        for el in self.sheets():
+            rid = next((v for k, v in el.attrib.items() if k.startswith("{") and k.endswith("}id")), "")
+            rel = self.wb_rel(rid)
+            if rel is None or rel[3] or not rel[1].endswith("/worksheet") or not self.has(rel[2]):
+                continue
+            other = self.lower[rel[2].lower()]
+            if other == part or other in self.put:
+                continue
+            root = self.xml(other)
+            selected = [v for v in root.iter(M + "sheetView") if v.get("tabSelected") not in (None, "0", "false")]
+            for v in selected:
+                del v.attrib["tabSelected"]
+            if selected:
+                self.put[other] = to_bytes(root)
+
     def save(self) -> bytes:
         if "wb" in self.touched:
             self.put[self.wb_part] = to_bytes(self.wb)
@@ -290,6 +319,7 @@ def _write(pkg: PackageEdit, name: str, layout_of) -> bytes:
                                 "_xlnm._FilterDatabase": f"{q}!{_absolute(sheet.autofilter)}"},
                         {"_xlnm.Print_Titles", "_xlnm._FilterDatabase", "_xlnm.Print_Area"})
     pkg.put[part] = sheet_xml(sheet, xf, dxf)
+    pkg.open_on(index, part)
     return pkg.save()
 
 
@@ -306,7 +336,7 @@ def sheet_xml(sheet, xf: dict[str, int], dxf: dict[int, int]) -> bytes:
         sub(pr, "tabColor", rgb=_argb(sheet.tab_color))
     sub(pr, "pageSetUpPr", fitToPage=1)
     sub(root, "dimension", ref=sheet.dimension)
-    view = sub(sub(root, "sheetViews"), "sheetView", workbookViewId=0, zoomScaleNormal=100)
+    view = sub(sub(root, "sheetViews"), "sheetView", tabSelected=1, workbookViewId=0, zoomScaleNormal=100)
     top = sheet.freeze_rows + 1
     sub(view, "pane", ySplit=sheet.freeze_rows, topLeftCell=f"A{top}", activePane="bottomLeft", state="frozen")
     sub(view, "selection", pane="bottomLeft", activeCell=sheet.active_cell, sqref=sheet.active_cell)
