@@ -313,7 +313,7 @@ def _panel_values(wb, computed: dict) -> dict:
             continue
         res = chk.py(get)
         cells = {f"E{r}": ("=" + chk.count, res.count),
-                 f"{tpl.PANEL_CELL_COL}{r}": ("=" + chk.first, res.first[1] if res.first else ""),
+                 f"{tpl.PANEL_CELL_COL}{r}": (tpl.first_formula(chk, r), res.first[1] if res.first else ""),
                  f"F{r}": (tpl.link_formula(chk, r), f"{chk.sheet} {res.first[1]}" if res.first else "")}
         for coord, (formula, value) in cells.items():
             if ws[coord].value == formula:

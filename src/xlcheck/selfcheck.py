@@ -224,6 +224,7 @@ class Check:
     sheet: str         # the sheet of every cell this check marks
     count: str         # Excel expression: number of failing cells
     first: str         # Excel expression: coordinate text ("I5") of the first failing cell, "" if none
+                       # (may read the panel's count cell through COUNT_CELL)
     cf: list[tuple[str, str]]        # (sqref, formula) conditional formats on `sheet`
     py: Callable[[Getter], Result]
 
@@ -236,7 +237,7 @@ def _row_check(key, rule, label, severity, t: TableAt, when: list[Atom], flag: s
     count = f"SUMPRODUCT({prod})"
     rows = f"ROW({t.rng(flag)})"
     col = t.cols[flag]
-    first = f'IF({count}=0,"","{col}"&({_BIG}-SUMPRODUCT(MAX(({prod})*({_BIG}-{rows})))))'
+    first = f'IF({COUNT_CELL}=0,"","{col}"&({_BIG}-SUMPRODUCT(MAX(({prod})*({_BIG}-{rows})))))'
     sqref = f"{col}{t.first}:{col}{t.end}"
 
     def py(get: Getter) -> Result:

@@ -42,6 +42,10 @@ def status_text(count: int) -> str:
     return STATUS_OK if count == 0 else f"自查：{count} 处需要修改"
 
 
+def first_formula(check, row: int) -> str:
+    return "=" + check.first.replace(selfcheck.COUNT_CELL, f"E{row}")
+
+
 def link_formula(check, row: int) -> str:
     g = f"{PANEL_CELL_COL}{row}"
     sheet = check.sheet
@@ -96,7 +100,7 @@ def _sheet_selfcheck(wb, ws):
             c = ws.cell(r, i, v)
             _style(c, fill=FILL_COMPUTED if i >= 5 else None, fmt=FMT_INT if i == 5 else None,
                    align=left if i in (2, 6) else CENTER)
-        ws[f"{PANEL_CELL_COL}{r}"] = "=" + chk.first
+        ws[f"{PANEL_CELL_COL}{r}"] = first_formula(chk, r)
         ws[f"{PANEL_KEY_COL}{r}"] = chk.key
         ws.row_dimensions[r].height = 20
         ws.conditional_formatting.add(f"E{r}", FormulaRule(formula=[f"E{r}>0"], **_dxf(chk.severity)))
