@@ -242,6 +242,7 @@ def python_findings(recalculated):
     return {name: Counter(f.rule for f in res.findings) for name, res in zip(recalculated, results)}
 
 
+@pytest.mark.libreoffice
 def test_template_round_trips_through_libreoffice(recalculated):
     """LibreOffice opens the blank template and saves it with every name, table and conditional
     format, and no formula evaluates to an error (an unknown function would show #NAME?)."""
@@ -257,6 +258,7 @@ def test_template_round_trips_through_libreoffice(recalculated):
     assert not errors
 
 
+@pytest.mark.libreoffice
 def test_panel_counts_equal_python_findings(recalculated, python_findings):
     problems = []
     for name, (_, lo) in recalculated.items():
@@ -270,12 +272,14 @@ def test_panel_counts_equal_python_findings(recalculated, python_findings):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.libreoffice
 def test_every_line_names_a_rule_of_the_catalogue(recalculated):
     known = {r.id for r in load_checks().rules}
     counts, _, _ = panel(recalculated["clean"][1])
     assert set(counts) <= known and len(counts) >= 15
 
 
+@pytest.mark.libreoffice
 def test_each_case_trips_its_line_and_clean_is_zero(recalculated):
     for name, (_, lo) in recalculated.items():
         counts, total, status = panel(lo)
@@ -285,12 +289,14 @@ def test_each_case_trips_its_line_and_clean_is_zero(recalculated):
             assert total > 0, f"{name}: the mistake shows on no line"
 
 
+@pytest.mark.libreoffice
 def test_cached_values_equal_libreoffice(recalculated):
     """fill()'s cached panel (computed in Python) is what LibreOffice computes."""
     for name, (src, lo) in recalculated.items():
         assert panel(src) == panel(lo), name
 
 
+@pytest.mark.libreoffice
 def test_first_failing_cell_link(recalculated):
     wb = openpyxl.load_workbook(recalculated["shortfall"][1], data_only=True)
     ws = wb[SHEET_SELFCHECK]
@@ -316,6 +322,7 @@ def _red_cells(path):
     return out
 
 
+@pytest.mark.libreoffice
 def test_conditional_formats_survive_libreoffice(recalculated):
     src, lo = recalculated["shortfall"]
     assert len(_red_cells(lo)) >= len(_red_cells(src)) * 0.9 > 0

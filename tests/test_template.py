@@ -172,6 +172,7 @@ def test_no_rows_beyond_the_tables(wb):
         assert ws.max_row <= range_boundaries(table.ref)[3] + 3, (name, ws.max_row)
 
 
+@pytest.mark.libreoffice
 def test_long_texts_print_in_full(tmp_path, libreoffice):
     """A long 文字说明 and a long qualitative indicator print to their last character (rendered
     by LibreOffice to PDF): rows grow, a text too long for Excel's tallest row is set smaller."""
