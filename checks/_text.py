@@ -124,10 +124,11 @@ class Rate:
     the filler typed. Compared as shown (0.00%), the same number Excel shows."""
     value: Fraction
     reported: bool        # True: taken from the row's 完成率 cell; False: computed from its inputs
+    shown: Fraction       # value rounded as the 完成率 column shows it
 
-    @property
-    def shown(self) -> Fraction:
-        return Fraction(round_shown(self.value, SHOWN_RATE_PLACES))
+    @classmethod
+    def of(cls, value: Fraction, reported: bool) -> "Rate":
+        return cls(value, reported, Fraction(round_shown(value, SHOWN_RATE_PLACES)))
 
     def text(self) -> str:
         return format_shown(self.value, 2, True)
@@ -154,7 +155,7 @@ def indicator_rate(row) -> Rate | None:
     v = calc.indicator_rate(direction(row.value("指标方向")), face_value(row.get("年度目标值")),
                             face_value(row.get("年度实现值")))
     if isinstance(v, Fraction):
-        return Rate(v, False)
+        return Rate.of(v, False)
     c = row.get("完成率")
     rep = face_value(c)
     if rep is None:
@@ -162,7 +163,7 @@ def indicator_rate(row) -> Rate | None:
     # a rate typed as a plain number above 2 is a percentage written without %
     if not c.percent and not (isinstance(c.value, str) and "%" in c.value) and rep > 2:
         rep /= 100
-    return Rate(rep, True)
+    return Rate.of(rep, True)
 
 
 # ---------------------------------------------------------------- explanation quality
