@@ -43,9 +43,10 @@ def _data_files() -> list[Path]:
 
 
 def code_hash() -> str:
-    """Hash of the generator code and its input data (not of the count)."""
+    """Hash of the generator code, its input data and the template the workbooks are filled from
+    (not of the count)."""
     h = hashlib.sha256()
-    for p in [Path(__file__).resolve(), *_data_files()]:
+    for p in [Path(__file__).resolve(), *_data_files(), REPO / "template.xlsx"]:
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:12]
