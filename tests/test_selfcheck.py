@@ -22,6 +22,7 @@ the cached values fill() writes (computed in Python), so readers that do not rec
 | 自评得分未填写或不是数字                        | PTS005 |
 | 自评得分超出 0～分值                            | PTS004 |
 | 扣分未填写扣分原因 / 改进措施                   | EXP001 / EXP002 |
+| 扣分原因 / 偏差原因 / 改进措施 / 未完成原因 / 预算执行情况说明只写了“无”“同上”等占位文字 | EXP009 |
 | 有扣分，未列出存在的主要问题                    | EXP008 |
 | 自评总分不等于各项得分之和                      | PTS007 |
 | 评分框架分值合计不符                            | PTS006 |
@@ -150,6 +151,16 @@ def _messy(c, t):
     c["preparer"] = "  "
 
 
+def _placeholders(c, t):
+    """Explanations that explain nothing: the cells stay red until a real reason is written."""
+    _score(t, "结转结余率").update({"自评得分": 1.5, "扣分原因": "无", "改进措施": " 同上 "})
+    t["indicators"][0].update({"年度目标值": 4, "年度实现值": 3, "偏差原因": "无。", "改进措施": ""})
+    t["indicators"][1].update({"年度目标值": 4, "年度实现值": 6, "偏差原因": "N/A"})
+    t["tasks"][1].update({"完成状态": "部分完成", "未完成原因": "略"})
+    _budget_low(c, t)
+    c["budget_note"] = "暂无"
+
+
 def _no_problems(c, t):
     del t["problems"]
 
@@ -180,6 +191,7 @@ CASES = {
     "deduction": _deduction,
     "no_problems": _no_problems,
     "messy": _messy,
+    "placeholders": _placeholders,
     "total": _total,
     "weights": "weights",
 }
@@ -361,6 +373,8 @@ def test_template_formulas_use_only_allowed_functions():
     assert len(formulas) > 100
     used = set()
     for where, f in formulas:
+        bare = _STRING.sub('""', f)
+        assert bare.count("(") == bare.count(")"), f"{where}: unbalanced parentheses: {f}"
         fn = _functions(f)
         bad = fn - ALLOWED_FUNCTIONS
         assert not bad, f"{where}: {sorted(bad)} not in the allow-list: {f}"

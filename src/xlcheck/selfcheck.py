@@ -19,7 +19,7 @@ from xlcheck import calc
 # Functions the template's formulas and conditional formats may use (tests/test_selfcheck.py
 # scans every formula of the template against this list).
 ALLOWED_FUNCTIONS = frozenset("""AND OR NOT IF IFERROR ISNUMBER ISERROR LEN TRIM SUM SUMPRODUCT COUNT
-COUNTIF ROUND ABS MAX MIN ROW HYPERLINK""".split())
+COUNTIF MATCH ROUND ABS MAX MIN ROW HYPERLINK""".split())
 
 # rows of a growing table covered by the live checks: rows the filler adds stay checked
 EXTENT = 500
@@ -106,6 +106,10 @@ class Atom:
             return f'(TRIM({x})<>"{self.b}")'
         if self.op in ("rate_below", "rate_above"):
             return _rate_excel(x, self.op == "rate_above", self.b)
+        if self.op == "any":   # conditions that exclude each other: a sum works in arrays too
+            return "(((" + ")+(".join(c.excel(ref) for c in self.b) + "))>0)"
+        if self.op == "placeholder":   # b: the range holding the words (the panel's hidden column)
+            return f"(LEN(TRIM({x}))>0)*ISNUMBER(MATCH(TRIM({x}),{self.b[0]},0))"
         if self.op == "notnum":
             return f"(ISNUMBER({x})=FALSE)"
         if self.op == "outside":   # OR() would collapse an array: add the comparisons instead
@@ -130,6 +134,10 @@ class Atom:
             return _trim("" if x is None else x) != self.b
         if self.op in ("rate_below", "rate_above"):
             return _rate_py(x, self.op == "rate_above", self.b)
+        if self.op == "any":
+            return any(c.py(get) for c in self.b)
+        if self.op == "placeholder":   # MATCH compares text without regard to case
+            return isinstance(x, str) and bool(_trim(x)) and _trim(x).casefold() in self.b[1]
         if self.op == "notnum":
             return _number(x) is None
         if self.op == "outside":
@@ -230,26 +238,41 @@ class Check:
 
 
 def _row_check(key, rule, label, severity, t: TableAt, when: list[Atom], flag: str) -> Check:
+    return _row_pairs(key, rule, label, severity, t, [(when, flag)])
+
+
+def _row_pairs(key, rule, label, severity, t: TableAt, pairs: list[tuple[list[Atom], str]]) -> Check:
+    """Rows of table `t` where a pair's conditions hold mark that pair's column (one or two pairs)."""
+    assert 1 <= len(pairs) <= 2
     rel = lambda h: f"${t.cols[h]}{t.first}"
     arr = lambda h: t.rng(h)
-    cond_row = "AND(" + ",".join(a.excel(rel) for a in when) + ")"
-    prod = "*".join(a.excel(arr) for a in when)
-    count = f"SUMPRODUCT({prod})"
-    rows = f"ROW({t.rng(flag)})"
-    col = t.cols[flag]
-    first = f'IF({COUNT_CELL}=0,"","{col}"&({_BIG}-SUMPRODUCT(MAX(({prod})*({_BIG}-{rows})))))'
-    sqref = f"{col}{t.first}:{col}{t.end}"
+    prods, firsts, cf = [], [], []
+    for when, flag in pairs:
+        col = t.cols[flag]
+        prod = "*".join(a.excel(arr) for a in when)
+        prods.append(prod)
+        firsts.append((col, f"({_BIG}-SUMPRODUCT(MAX(({prod})*({_BIG}-ROW({t.rng(flag)})))))"))
+        cf.append((f"{col}{t.first}:{col}{t.end}", "AND(" + ",".join(a.excel(rel) for a in when) + ")"))
+    count = "+".join(f"SUMPRODUCT({p})" for p in prods)
+    if len(firsts) == 1:
+        (c1, r1), = firsts
+        at = f'"{c1}"&{r1}'
+    else:
+        (c1, r1), (c2, r2) = firsts
+        at = f'IF({r1}<={r2},"{c1}"&{r1},"{c2}"&{r2})'
+    first = f'IF({COUNT_CELL}=0,"",{at})'
 
     def py(get: Getter) -> Result:
-        n, first_row = 0, None
+        n, best = 0, None
         for r in range(t.first, t.end + 1):
             g = lambda h, r=r: get(t.sheet, f"{t.cols[h]}{r}")
-            if all(a.py(g) for a in when):
-                n += 1
-                first_row = first_row or r
-        return Result(n, None if first_row is None else (t.sheet, f"{col}{first_row}"))
+            for when, flag in pairs:
+                if all(a.py(g) for a in when):
+                    n += 1
+                    best = best or (t.sheet, f"{t.cols[flag]}{r}")
+        return Result(n, best)
 
-    return Check(key, rule, label, severity, t.sheet, count, first, [(sqref, cond_row)], py)
+    return Check(key, rule, label, severity, t.sheet, count, first, cf, py)
 
 
 def _names_check(key, rule, label, severity, layout: Layout, names: list[str],
@@ -323,10 +346,13 @@ def _custom(key, rule, label, severity, cond: str, at: tuple[str, str], py_cond:
 # ---------------------------------------------------------------- the list
 
 def build_checks(layout: Layout, *, required: list[str], texts: list[str], thresholds: dict,
+                 placeholders: tuple[str, list[str]] | None = None,
                  score_groups: list[tuple[int, int]] | None = None,
                  l1_groups: list[tuple[int, list[int]]] | None = None, total_points: float = 100) -> list[Check]:
     """The live checks for a workbook laid out as `layout`.
 
+    `placeholders`: (range holding the placeholder words, the words): an explanation that is only
+    one of them (无, 同上 …) explains nothing (EXP009);
     `score_groups`: (first row, last row) of each 二级指标 group in the scores table;
     `l1_groups`: (row of the 一级指标's first row, [first rows of its 二级 groups]).
     """
@@ -384,6 +410,9 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
                           [num("自评得分"), num("分值"), lt("自评得分", "分值"), blank("扣分原因")], "扣分原因"))
     out.append(_row_check("ded_measure", "EXP002", "扣分未填写改进措施", "error", sc,
                           [num("自评得分"), num("分值"), lt("自评得分", "分值"), blank("改进措施")], "改进措施"))
+    if placeholders is not None:
+        out.extend(_placeholder_checks(layout, placeholders, below, above,
+                                       Fraction(str(thresholds.get("budget_completion_min", 0.9)))))
     ded = f"SUMPRODUCT(ISNUMBER({sc.rng('自评得分')})*ISNUMBER({sc.rng('分值')})*({sc.rng('自评得分')}<{sc.rng('分值')}))"
     cond_p = f"AND({ded}>0,SUMPRODUCT(--(LEN(TRIM({probs.rng('存在的主要问题')}))>0))=0)"
     at_p = (probs.sheet, f"{probs.cols['存在的主要问题']}{probs.first}")
@@ -416,11 +445,37 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
     return out
 
 
-def _budget_checks(layout: Layout, low: Fraction) -> list[Check]:
-    """EXP007 / EXP013 from the typed amounts at face value, as the Python rules judge them (a
-    预算完成率 or 调整后预算数 typed over its formula hides nothing): completion
+def _placeholder_checks(layout: Layout, placeholders, below: Atom, above: Atom, low: Fraction) -> list[Check]:
+    """EXP009: an explanation that is owed holds only a placeholder word (无, 同上 …)."""
+    rng, words = placeholders
+    keys = frozenset(_trim(w).casefold() for w in words if _trim(w))
+    ph = lambda h: Atom("placeholder", h, (rng, keys))
+    T = layout.tables
+    sc, ind, tasks = T["scores"], T["indicators"], T["tasks"]
+    ded = [num("自评得分"), num("分值"), lt("自评得分", "分值")]
+    owed = Atom("any", "完成率", (below, above))
+    label = "只写了“无”“同上”等占位文字"
+    out = [
+        _row_pairs("ph_scores", "EXP009", f"扣分原因、改进措施{label}", "error", sc,
+                   [(ded + [ph("扣分原因")], "扣分原因"), (ded + [ph("改进措施")], "改进措施")]),
+        _row_pairs("ph_indicators", "EXP009", f"偏差原因、改进措施{label}", "error", ind,
+                   [([owed, ph("偏差原因")], "偏差原因"), ([below, ph("改进措施")], "改进措施")]),
+        _row_check("ph_tasks", "EXP009", f"未完成原因{label}", "error", tasks,
+                   [filled("完成状态"), ne("完成状态", "完成"), ph("未完成原因")], "未完成原因"),
+    ]
+    cond_low, cond_over, py_low, py_over = _budget_owed(layout, low)
+    note, at = "budget_note", layout.names["budget_note"]
+    cond = f"AND(LEN(TRIM({note}))>0,ISNUMBER(MATCH(TRIM({note}),{rng},0)),OR({cond_low},{cond_over}))"
+    out.append(_custom("ph_note", "EXP009", f"预算执行情况说明{label}", "error", cond, at,
+                       lambda get: ph(note).py(lambda h: get(*at)) and (py_low(get) or py_over(get))))
+    return out
+
+
+def _budget_owed(layout: Layout, low: Fraction):
+    """When 预算执行情况说明 is owed, from the typed amounts at face value, as the Python rules
+    judge it (a 预算完成率 or 调整后预算数 typed over its formula hides nothing): completion
     实际支出数 / (年初预算数 + 调整数) below the threshold as shown (0.00%), else spending above the
-    adjusted budget; a blank adjustment counts as 0."""
+    adjusted budget; a blank adjustment counts as 0. (Excel conditions, Python predicates.)"""
     adj = "(budget_initial+IF(ISNUMBER(budget_adjustment),budget_adjustment,0))"
     ok = ("AND(ISNUMBER(spend_actual),ISNUMBER(budget_initial),"
           "OR(ISNUMBER(budget_adjustment),LEN(TRIM(budget_adjustment))=0))")
@@ -428,7 +483,6 @@ def _budget_checks(layout: Layout, low: Fraction) -> list[Check]:
     is_low = f"IF({adj}=0,FALSE,ROUND(spend_actual/{adj},4)<{low_f!r})"
     cond_low = f"IF({ok},{is_low},FALSE)"
     cond_over = f"IF({ok},AND(NOT({is_low}),ROUND(spend_actual-{adj},6)>0),FALSE)"
-    note = "LEN(TRIM(budget_note))=0"
 
     def inputs(get):
         g = lambda n: get(*layout.names[n])
@@ -445,7 +499,14 @@ def _budget_checks(layout: Layout, low: Fraction) -> list[Check]:
         v = inputs(get)
         return v is not None and not py_low(get) and excel_round(v[0] - v[1], 6) > 0
 
+    return cond_low, cond_over, py_low, py_over
+
+
+def _budget_checks(layout: Layout, low: Fraction) -> list[Check]:
+    """EXP007 / EXP013: the note is owed (see _budget_owed) and blank."""
+    cond_low, cond_over, py_low, py_over = _budget_owed(layout, low)
     at = layout.names["budget_note"]
+    note = "LEN(TRIM(budget_note))=0"
     blank_note = lambda get: _blank(get(*at))
     return [
         _custom("budget_low", "EXP007", f"预算完成率低于 {float(low):.0%}，未填写预算执行情况说明", "error",

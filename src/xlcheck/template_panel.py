@@ -21,12 +21,33 @@ STATUS_OK = "自查通过，可点击 校验 或报送"
 SEVERITY_LABEL = {"error": "错误", "warning": "警告"}
 
 
+PANEL_WORDS_COL = "I"              # hidden: the placeholder words (words.toml) the formulas match
+
+
+def _placeholder_words(wb) -> list[str]:
+    """The words on the workbook's panel (as issued), else those of words.toml."""
+    if SHEET_SELFCHECK in wb.sheetnames:
+        ws = wb[SHEET_SELFCHECK]
+        words = []
+        for r in range(1, ws.max_row + 1):
+            c = ws._cells.get((r, 9))   # column I, read without creating cells
+            if c is None or c.value is None:
+                break
+            words.append(str(c.value))
+        if words:
+            return words
+    return [str(w) for w in load_toml(default_checks_dir() / "words.toml").get("placeholders", [])]
+
+
 def live_checks(wb) -> list:
     """The live checks of an openpyxl workbook made from the template (its own layout)."""
     layout, groups, l1_groups = layout_of(wb)
+    words = _placeholder_words(wb)
+    rng = f"{quote_sheetname(SHEET_SELFCHECK)}!${PANEL_WORDS_COL}$1:${PANEL_WORDS_COL}${len(words)}"
     return selfcheck.build_checks(
         layout, required=list(REQUIRED), texts=list(IFACE["sheets"][SHEET_TEXTS]),
         thresholds=load_toml(default_checks_dir() / "thresholds.toml"),
+        placeholders=(rng, words) if words else None,
         score_groups=groups, l1_groups=l1_groups, total_points=100)   # PTS006 holds 100 too
 
 
@@ -61,6 +82,9 @@ def _dxf(severity):
 def _sheet_selfcheck(wb, ws):
     """The panel: one line per live check, counts, a link to the first failing cell; and the
     conditional formats that mark the failing cells on their sheets."""
+    for r, word in enumerate(_placeholder_words(wb), 1):
+        ws[f"{PANEL_WORDS_COL}{r}"] = word
+    ws.column_dimensions[PANEL_WORDS_COL].hidden = True
     checks = live_checks(wb)
     _title(ws, "自查 · 填写时自动检查",
            "本页随填写自动更新，不需要安装任何插件（Excel、WPS 表格、LibreOffice 均可）。")
