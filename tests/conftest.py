@@ -1,7 +1,10 @@
 """Shared test helpers: LibreOffice headless recalculation."""
+import fcntl
+import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,23 +27,37 @@ def soffice() -> str:
     return exe
 
 
+_PROFILE = Path(tempfile.gettempdir()) / f"xlcheck-lo-profile-{os.getuid()}"
+
+
+@contextmanager
+def _one_soffice_at_a_time():
+    """LibreOffice runs one at a time across pytest-xdist workers (two cold starts at once fail),
+    all on one profile that stays warm between runs."""
+    _PROFILE.mkdir(exist_ok=True)
+    with open(_PROFILE / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def libreoffice_convert(paths, outdir, fmt="xlsx") -> list[Path]:
-    """Open `paths` in one headless LibreOffice run (fresh profile, so parallel runs don't clash),
-    recalculate, and save them as `fmt` into `outdir`; returns the output paths in order."""
+    """Open `paths` in one headless LibreOffice run, recalculate, and save them as `fmt` into
+    `outdir`; returns the output paths in order."""
     paths = [Path(p) for p in paths]
     names = [p.stem for p in paths]
     assert len(set(names)) == len(names), "file names must differ: outputs share one directory"
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    profile = Path(tempfile.mkdtemp(prefix="lo-"))
-    try:
-        (profile / "user").mkdir()
-        (profile / "user" / "registrymodifications.xcu").write_text(_XCU, encoding="utf-8")
-        cmd = [soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+    with _one_soffice_at_a_time():
+        user = _PROFILE / "user"
+        user.mkdir(exist_ok=True)
+        (user / "registrymodifications.xcu").write_text(_XCU, encoding="utf-8")
+        cmd = [soffice(), f"-env:UserInstallation={_PROFILE.as_uri()}", "--headless", "--norestore",
                "--nolockcheck", "--convert-to", fmt, "--outdir", str(outdir), *map(str, paths)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
     out = [outdir / f"{n}.{fmt}" for n in names]
     missing = [str(p) for p in out if not p.exists()]
     assert not missing, f"LibreOffice did not write {missing}: {proc.stdout}\n{proc.stderr}"
