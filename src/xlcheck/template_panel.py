@@ -108,7 +108,7 @@ def _sheet_selfcheck(wb, ws):
     ws.row_dimensions[3].height = 30
     # the authority line: short lines that overflow to the right (no wrap in a narrow column)
     for r, text in ((4, "本页只检查公式能判断的问题。报送前请以财政部门的“校验”（xlcheck）结果为准："),
-                    (5, "数字是否以文本填写、说明是否为“无”“同上”等占位文字、文字与表格是否一致等，只有校验能判断。")):
+                    (5, "数字是否以文本填写、说明是否过短或多处重复粘贴、文字与表格是否一致等，只有校验能判断。")):
         c = ws.cell(r, 1, text)
         c.font = Font(name=FONT_NAME, size=10, bold=r == 4, color="595959")
         c.alignment = Alignment(vertical="center")
