@@ -16,6 +16,7 @@ the cached values fill() writes (computed in Python), so readers that do not rec
 | 未填写任何年度主要任务                          | VAL040 |
 | 绩效指标中没有产出指标 / 效益指标               | VAL041 |
 | 文字说明未填写                                  | TXT010 |
+| 表格中已填的行缺必填项（定性指标缺完成率）      | VAL035 |
 | 完成率低于 100%，未填写偏差原因 / 改进措施      | EXP003 / EXP004 |
 | 完成率高于 120%，未在偏差原因中说明             | EXP005 |
 | 任务未完成，未填写未完成原因                    | EXP006 |
@@ -161,6 +162,15 @@ def _placeholders(c, t):
     c["budget_note"] = "暂无"
 
 
+def _row_holes(c, t):
+    """Rows started but not finished: a hole per required cell."""
+    t["indicators"].append({"一级指标": "产出指标", "二级指标": "数量指标", "年度目标值": 5, "年度实现值": 5})
+    t["indicators"].append({"一级指标": "效益指标", "二级指标": "社会效益指标", "三级指标": "营商环境",
+                            "指标方向": "定性", "年度目标值": "持续优化", "年度实现值": "达成"})
+    t["tasks"].append({"任务名称": "商会党建"})
+    t["problems"].append({"改进措施": "加强培训，提高填报质量"})
+
+
 def _no_problems(c, t):
     del t["problems"]
 
@@ -192,6 +202,7 @@ CASES = {
     "no_problems": _no_problems,
     "messy": _messy,
     "placeholders": _placeholders,
+    "row_holes": _row_holes,
     "total": _total,
     "weights": "weights",
 }

@@ -275,6 +275,42 @@ def _row_pairs(key, rule, label, severity, t: TableAt, pairs: list[tuple[list[At
     return Check(key, rule, label, severity, t.sheet, count, first, cf, py)
 
 
+def _required_in_rows(key, label, t: TableAt, required: list[str], skip=("完成率",), qual=False) -> Check:
+    """VAL035: in a filled row (any input cell not blank; formula columns `skip` do not count),
+    every required column is filled; a 定性 indicator needs its 完成率 typed (`qual`)."""
+    inputs = [h for h in t.cols if h not in skip]
+    rel = lambda h: f"${t.cols[h]}{t.first}"
+    filled_arr = f"(LEN(TRIM({'&'.join(t.rng(h) for h in inputs)}))>0)"
+    filled_rel = f"(LEN(TRIM({'&'.join(rel(h) for h in inputs)}))>0)"
+    holes = [(h, f"(LEN(TRIM({t.rng(h)}))=0)", f"(LEN(TRIM({rel(h)}))=0)") for h in required]
+    if qual:
+        d, r = "指标方向", "完成率"
+        holes.append((r, f'(TRIM({t.rng(d)})="定性")*(LEN(TRIM({t.rng(r)}))=0)',
+                      f'(TRIM({rel(d)})="定性")*(LEN(TRIM({rel(r)}))=0)'))
+    count = "+".join(f"SUMPRODUCT({filled_arr}*{arr})" for _, arr, _ in holes)
+    anyhole = "(((" + ")+(".join(arr for _, arr, _ in holes) + "))>0)"
+    col0 = t.cols[required[0]]
+    row = f"({_BIG}-SUMPRODUCT(MAX({filled_arr}*({anyhole})*({_BIG}-ROW({t.rng(required[0])})))))"
+    first = f'IF({COUNT_CELL}=0,"","{col0}"&{row})'   # the row's first required cell: its holes are red
+    cf = [(f"{t.cols[h]}{t.first}:{t.cols[h]}{t.end}", f"AND({filled_rel},{one})") for h, _, one in holes]
+
+    def py(get: Getter) -> Result:
+        n, best = 0, None
+        for r in range(t.first, t.end + 1):
+            v = {h: get(t.sheet, f"{t.cols[h]}{r}") for h in t.cols}
+            if all(_blank(v[h]) for h in inputs):
+                continue
+            k = sum(_blank(v[h]) for h in required)
+            if qual and _trim(v["指标方向"] or "") == "定性" and _blank(v["完成率"]):
+                k += 1
+            if k:
+                n += k
+                best = best or (t.sheet, f"{col0}{r}")
+        return Result(n, best)
+
+    return Check(key, "VAL035", label, "error", t.sheet, count, first, cf, py)
+
+
 def _names_check(key, rule, label, severity, layout: Layout, names: list[str],
                  when: Callable[[str], list[Atom]]) -> Check:
     """One failing cell per name whose conditions hold (conditions refer to defined names)."""
@@ -347,10 +383,12 @@ def _custom(key, rule, label, severity, cond: str, at: tuple[str, str], py_cond:
 
 def build_checks(layout: Layout, *, required: list[str], texts: list[str], thresholds: dict,
                  placeholders: tuple[str, list[str]] | None = None,
+                 table_required: dict[str, list[str]] | None = None,
                  score_groups: list[tuple[int, int]] | None = None,
                  l1_groups: list[tuple[int, list[int]]] | None = None, total_points: float = 100) -> list[Check]:
     """The live checks for a workbook laid out as `layout`.
 
+    `table_required`: table -> columns a filled row must fill (interface.toml);
     `placeholders`: (range holding the placeholder words, the words): an explanation that is only
     one of them (无, 同上 …) explains nothing (EXP009);
     `score_groups`: (first row, last row) of each 二级指标 group in the scores table;
@@ -388,6 +426,12 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
                            for r in range(ind.first, ind.end + 1))
         out.append(_custom(key, rid, f"绩效指标中没有{kind}", "error", cond,
                            (ind.sheet, f"{ind.cols['一级指标']}{ind.first}"), py_kind))
+    if table_required:
+        for name, label in (("tasks", "年度任务"), ("indicators", "绩效指标"), ("problems", "问题与措施")):
+            cols = [h for h in table_required.get(name, ()) if h in T[name].cols]
+            if cols:
+                out.append(_required_in_rows(f"rows_{name}", f"“{label}”已填的行中必填项未填写", T[name], cols,
+                                             qual=name == "indicators"))
     out.append(_names_check("texts", "TXT010", "文字说明未填写", "error", layout, texts,
                             lambda n: [blank(n)]))
     # indicators

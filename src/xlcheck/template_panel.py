@@ -48,6 +48,7 @@ def live_checks(wb) -> list:
         layout, required=list(REQUIRED), texts=list(IFACE["sheets"][SHEET_TEXTS]),
         thresholds=load_toml(default_checks_dir() / "thresholds.toml"),
         placeholders=(rng, words) if words else None,
+        table_required={t: list(v.get("required", ())) for t, v in IFACE["tables"].items()},
         score_groups=groups, l1_groups=l1_groups, total_points=100)   # PTS006 holds 100 too
 
 
