@@ -26,10 +26,10 @@ DPI = 110
 SHOTS = {
     # name: (workbook, text that identifies the sheet's first page, crop box in points: x, y, w, h)
     "guide": ("clean", "部门整体支出绩效自评表 · 填报说明", (26, 38, 546, 318)),
-    "info": ("clean", "部门基本信息", (26, 38, 546, 442)),
+    "info": ("clean", "部门基本信息", (26, 38, 546, 500)),
     "indicators": ("clean", "部门整体绩效指标完成情况", (28, 40, 788, 170)),
     "scores": ("clean", "部门整体支出绩效自评评分", (28, 40, 788, 200)),
-    "selfcheck": ("mistakes", "自查 · 填写时自动检查", (26, 38, 546, 442)),
+    "selfcheck": ("mistakes", "自查 · 填写时自动检查", (26, 38, 546, 500)),
     "selfcheck-cells": ("mistakes", "部门整体绩效指标完成情况", (28, 40, 788, 170)),
 }
 
