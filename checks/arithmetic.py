@@ -40,13 +40,19 @@ def _shown(cell) -> str:
     return clean_text(cell.text) if cell is not None and not cell.blank else "0（未填）"
 
 
-def _rate_finding(ctx, cell, computed: Interval | None, params):
-    """A finding when the reported rate is out of reach; `params()` builds the message's texts."""
+def _face(wb, name):
+    return calc.face_value(wb.names.get(name))
+
+
+def _rate_finding(ctx, cell, computed: Interval | None, face, params):
+    """A finding when the reported rate is out of the inputs' reach (`computed`, over intervals);
+    the message shows the rate of the figures as typed (`face`), as Excel shows it."""
     rep = reported(cell)
     if rep is None or computed is None or rep.intersects(computed):
         return
     value = reported_text(cell)
-    yield ctx.report(cell, value=value, expected=fmt_rate(computed.mid, 2, avoid=value), **params())
+    shown = face if face is not None else computed.mid
+    yield ctx.report(cell, value=value, expected=fmt_rate(shown, 2, avoid=value), **params())
 
 
 @rule("ARI001", needs=("budget_adjusted", "budget_initial", "budget_adjustment"))
@@ -73,7 +79,8 @@ def adjust_rate(wb, ctx):
     输入在显示精度内取任何值，结果都在 0.049%–0.051% 之间，落不进 0.00% 所代表的 ±0.005%。
     """
     q = calc.relation("budget_adjust_rate", _iv(wb, "budget_adjustment"), _iv(wb, "budget_initial"))
-    yield from _rate_finding(ctx, wb.names["budget_adjust_rate"], q, lambda: dict(
+    face = calc.relation("budget_adjust_rate", _face(wb, "budget_adjustment"), _face(wb, "budget_initial"))
+    yield from _rate_finding(ctx, wb.names["budget_adjust_rate"], q, face, lambda: dict(
         adj=_shown(wb.names["budget_adjustment"]), init=_shown(wb.names["budget_initial"])))
 
 
@@ -86,7 +93,9 @@ def completion_rate(wb, ctx):
     """
     b = _adjusted(wb)
     q = calc.relation("budget_completion_rate", _iv(wb, "spend_actual"), b)
-    yield from _rate_finding(ctx, wb.names["budget_completion_rate"], q, lambda: dict(
+    adj = calc.relation("budget_adjusted", _face(wb, "budget_initial"), _face(wb, "budget_adjustment"))
+    face = calc.relation("budget_completion_rate", _face(wb, "spend_actual"), adj)
+    yield from _rate_finding(ctx, wb.names["budget_completion_rate"], q, face, lambda: dict(
         actual=_shown(wb.names["spend_actual"]), adjusted=fmt_amount(b)))
 
 
@@ -97,7 +106,8 @@ def yoy_rate(wb, ctx):
     示例：实际支出 435.27 万元、上年 396.02 万元，增减率应为 9.91%；填报 9.00% 即报错。
     """
     q = calc.relation("spend_yoy_rate", _iv(wb, "spend_actual"), _iv(wb, "spend_prev_year"))
-    yield from _rate_finding(ctx, wb.names["spend_yoy_rate"], q, lambda: dict(
+    face = calc.relation("spend_yoy_rate", _face(wb, "spend_actual"), _face(wb, "spend_prev_year"))
+    yield from _rate_finding(ctx, wb.names["spend_yoy_rate"], q, face, lambda: dict(
         actual=_shown(wb.names["spend_actual"]), prev=_shown(wb.names["spend_prev_year"])))
 
 
@@ -108,7 +118,8 @@ def project_share(wb, ctx):
     示例：纳入自评的项目资金 89.93 万元、项目支出 89.93 万元，比例应为 100.00%；填报 90.00% 即报错。
     """
     q = calc.relation("project_eval_share", _iv(wb, "project_eval_funds"), _iv(wb, "spend_project"))
-    yield from _rate_finding(ctx, wb.names["project_eval_share"], q, lambda: dict(
+    face = calc.relation("project_eval_share", _face(wb, "project_eval_funds"), _face(wb, "spend_project"))
+    yield from _rate_finding(ctx, wb.names["project_eval_share"], q, face, lambda: dict(
         funds=_shown(wb.names["project_eval_funds"]), project=_shown(wb.names["spend_project"])))
 
 

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from fractions import Fraction
 
+from xlcheck import calc
+from xlcheck.calc import face_value
 from xlcheck.framework import normalize_name
-from xlcheck.numbers import Interval, format_amount, format_shown, parse_number
+from xlcheck.numbers import Interval, format_amount, format_rate, format_shown, parse_number
 from xlcheck.rules import rule
 
 from ._scores import ScoreRow, alignment, header_cell, points_of, stripped, matched_rows, score_rows
-from ._text import (ONE, budget_adjusted_interval, cell_interval, cell_number, exact, fmt_num,
-                    fmt_rate, framework_row, indicator_rates, memo, stated_scores)
+from ._text import (ONE, budget_adjusted_face, budget_adjusted_interval, cell_interval, cell_number, exact,
+                    fmt_num, framework_row, indicator_rates, memo, stated_scores)
+
 
 @rule("PTS001", needs=("scores.三级指标",))
 def missing_rows(wb, ctx):
@@ -275,11 +279,17 @@ def spend_rate_score(wb, ctx):
     got = cell_interval(sr.score_cell)
     if got is None or got.intersects(expected):
         return
+    # the message shows the figures as typed, as Excel shows them
+    adj_face = budget_adjusted_face(wb)
+    rate_face = calc.relation("budget_completion_rate", face_value(wb.names["spend_actual"]), adj_face)
+    if rate_face is None:
+        return
+    used = min(rate_face, ONE)
     decimals = max(2, sr.score_cell.decimals or 0)
-    want = format_shown(expected.mid, decimals)
+    want = format_shown(used * Fraction(str(pts)), decimals)
     yield ctx.report(sr.score_cell, expected=want, name=sr.name, points=fmt_num(pts),
-                     spend=wb.names["spend_actual"].text, adjusted=format_amount(adj.mid),
-                     rate=fmt_rate(rate), used=fmt_rate(rate.clamp_max(ONE)), want=want)
+                     spend=wb.names["spend_actual"].text, adjusted=format_amount(adj_face),
+                     rate=format_rate(rate_face), used=format_rate(used), want=want)
 
 
 KINDS = ("产出指标", "效益指标", "满意度指标")
