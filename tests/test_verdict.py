@@ -171,26 +171,26 @@ def test_overspend_with_real_note_passes_that_rule(tmp_path):
 
 # ---------------------------------------------------------------- 填报单位说明 is held to the same bar
 
-def _explain(path: Path, rule: str, text: str) -> None:
-    wb = openpyxl.load_workbook(path)
+def _review_rows(wb, rule: str):
+    """(row cells, column of each header) of the review sheet rows of `rule`."""
     ws = wb["审核结果"]
     head = next(r for r in ws.iter_rows() if any(c.value == "规则" for c in r))
-    col = {c.value: c.column for c in head}
-    for row in ws.iter_rows(min_row=head[0].row + 1):
-        if row[col["规则"] - 1].value == rule:
-            row[col["填报单位说明"] - 1].value = text
+    col = {c.value: c.column - 1 for c in head}
+    return [r for r in ws.iter_rows(min_row=head[0].row + 1) if r[col["规则"]].value == rule], col
+
+
+def _explain(path: Path, rule: str, text: str) -> None:
+    wb = openpyxl.load_workbook(path)
+    rows, col = _review_rows(wb, rule)
+    for row in rows:
+        row[col["填报单位说明"]].value = text
     wb.save(path)
 
 
 def _status_of(path: Path, rule: str) -> str:
-    wb = openpyxl.load_workbook(path)
-    ws = wb["审核结果"]
-    head = next(r for r in ws.iter_rows() if any(c.value == "规则" for c in r))
-    col = {c.value: c.column for c in head}
-    for row in ws.iter_rows(min_row=head[0].row + 1):
-        if row[col["规则"] - 1].value == rule:
-            return row[col["状态"] - 1].value
-    raise AssertionError(f"{rule} not in the review sheet")
+    rows, col = _review_rows(openpyxl.load_workbook(path), rule)
+    assert rows, f"{rule} not in the review sheet"
+    return rows[0][col["状态"]].value
 
 
 @pytest.mark.parametrize("text, ok", [("无", False), ("/", False), ("见上", False), ("疫情", False),

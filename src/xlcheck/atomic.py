@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from .errors import XlcheckError
 
@@ -15,23 +17,30 @@ class WriteError(XlcheckError):
     """A workbook could not be written (the message, in Chinese, is shown to the user)."""
 
 
-def write_atomic(dst: Path, data: bytes, *, like: Path | None = None) -> None:
-    """Write `data` to `dst` through a temporary file in the same folder and os.replace."""
-    dst = Path(dst)
-    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=".tmp", dir=str(dst.parent))
+@contextmanager
+def staged(folder: Path, data: bytes, like: Path | None = None) -> Iterator[str]:
+    """A temporary file in `folder` holding `data` (synced to disk, with the mode of `like`);
+    the caller moves or links it into place; whatever is left is removed afterwards."""
+    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=".tmp", dir=str(folder))
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        _set_mode(tmp, like if like is not None else (dst if dst.exists() else None))
-        os.replace(tmp, dst)
-    except BaseException:
+        _set_mode(tmp, like)
+        yield tmp
+    finally:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        raise
+
+
+def write_atomic(dst: Path, data: bytes, *, like: Path | None = None) -> None:
+    """Write `data` to `dst` through a temporary file in the same folder and os.replace."""
+    dst = Path(dst)
+    with staged(dst.parent, data, like if like is not None else (dst if dst.exists() else None)) as tmp:
+        os.replace(tmp, dst)
 
 
 def _set_mode(tmp: str, like: Path | None) -> None:

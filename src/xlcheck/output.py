@@ -23,6 +23,7 @@ from pathlib import Path
 
 import click
 
+from .atomic import staged
 from .review import WriteError, _os_reason, write_review
 
 BACKUP_TAG = ".bak"
@@ -51,19 +52,9 @@ def backup_path(path: Path, n: int = 1) -> Path:
 
 def make_backup(src: Path) -> Path:
     """Copy `src` to the first free backup name and return it. Never replaces an existing file:
-    the copy is written to a temporary file, then hard-linked to its name (fails if taken)."""
-    import tempfile
+    the copy is staged in a temporary file, then hard-linked to its name (fails if taken)."""
     data = src.read_bytes()
-    fd, tmp = tempfile.mkstemp(prefix=".~xlcheck-", suffix=".tmp", dir=str(src.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.chmod(tmp, os.stat(src).st_mode & 0o7777)
-        except OSError:
-            pass
+    with staged(src.parent, data, like=src) as tmp:
         for n in range(1, 10_000):
             bak = backup_path(src, n)
             if os.path.lexists(bak):
@@ -79,12 +70,7 @@ def make_backup(src: Path) -> Path:
                 except FileExistsError:
                     continue
             return bak
-        raise OSError("备份文件过多")
-    finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    raise OSError("备份文件过多")
 
 
 RUN_FOLDER_FORMAT = "%Y-%m-%d_%H%M"
