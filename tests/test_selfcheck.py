@@ -15,7 +15,7 @@ the cached values fill() writes (computed in Python), so readers that do not rec
 | 实际支出超过调整后预算，未填写预算执行情况说明  | EXP013 |
 | 未填写任何年度主要任务                          | VAL040 |
 | 绩效指标中没有产出指标 / 效益指标               | VAL041 |
-| 文字说明未填写                                  | TXT010 |
+| 文字说明未填写、过短或只写了“略”等              | TXT010 |
 | 表格中已填的行缺必填项（定性指标缺完成率）      | VAL035 |
 | 完成率低于 100%，未填写偏差原因 / 改进措施      | EXP003 / EXP004 |
 | 完成率高于 120%，未在偏差原因中说明             | EXP005 |
@@ -118,6 +118,11 @@ def _text_blank(c, t):
     c["text_efficiency"] = "   "
 
 
+def _text_thin(c, t):
+    c["text_conclusion"] = "略"
+    c["text_goal"] = "完成年度目标"
+
+
 def _shortfall(c, t):
     r = t["indicators"][0]
     r.update({"年度目标值": 4, "年度实现值": 3, "偏差原因": "", "改进措施": ""})   # 75 % at face value
@@ -193,6 +198,7 @@ CASES = {
     "no_output": _no_output,
     "no_indicators": _no_indicators,
     "text_blank": _text_blank,
+    "text_thin": _text_thin,
     "shortfall": _shortfall,
     "over": _over,
     "task": _task,

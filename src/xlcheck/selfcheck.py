@@ -71,8 +71,13 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
             if cols:
                 out.append(_required_in_rows(f"rows_{name}", f"“{label}”已填的行中必填项未填写", T[name], cols,
                                              qual=name == "indicators"))
-    out.append(_names_check("texts", "TXT010", "文字说明未填写", "error", layout, texts,
-                            lambda n: [blank(n)]))
+    # a report section blank, shorter than the threshold (every character counted here; the
+    # checker counts letters only, so it may find more) or only a placeholder word
+    need = int(thresholds.get("min_narrative_chars", 20))
+    ph = (lambda n: [Atom("placeholder", n, (placeholders[0], _keys(placeholders[1])))]) if placeholders else (
+        lambda n: [])
+    out.append(_names_check("texts", "TXT010", f"文字说明未填写、少于 {need} 字或只写了“略”等", "error", layout,
+                            texts, lambda n: [Atom("any", n, (Atom("short", n, need), *ph(n)))]))
     # indicators
     below, above = Atom("rate_below", "完成率"), Atom("rate_above", "完成率", over_q)   # as shown
     out.append(_row_check("ind_reason", "EXP003", "完成率低于 100%，未填写偏差原因", "error", ind,
@@ -128,10 +133,14 @@ def build_checks(layout: Layout, *, required: list[str], texts: list[str], thres
     return out
 
 
+def _keys(words) -> frozenset:
+    return frozenset(_trim(w).casefold() for w in words if _trim(w))
+
+
 def _placeholder_checks(layout: Layout, placeholders, below: Atom, above: Atom, low: Fraction) -> list[Check]:
     """EXP009: an explanation that is owed holds only a placeholder word (无, 同上 …)."""
     rng, words = placeholders
-    keys = frozenset(_trim(w).casefold() for w in words if _trim(w))
+    keys = _keys(words)
     ph = lambda h: Atom("placeholder", h, (rng, keys))
     T = layout.tables
     sc, ind, tasks = T["scores"], T["indicators"], T["tasks"]

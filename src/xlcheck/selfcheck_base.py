@@ -64,6 +64,17 @@ def _number(v):
     return calc.num(v)
 
 
+def _text(v) -> str:
+    # the text a formula sees in a cell (LEN, TRIM): numbers as Excel writes them in General
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _trim(v):
     # TRIM: no leading or trailing spaces, inner runs of spaces made one (other whitespace kept)
     return " ".join(p for p in v.split(" ") if p) if isinstance(v, str) else v
@@ -104,6 +115,8 @@ class Atom:
             return "(((" + ")+(".join(c.excel(ref) for c in self.b) + "))>0)"
         if self.op == "placeholder":   # b: the range holding the words (the panel's hidden column)
             return f"(LEN(TRIM({x}))>0)*ISNUMBER(MATCH(TRIM({x}),{self.b[0]},0))"
+        if self.op == "short":   # blank counts as short
+            return f"(LEN(TRIM({x}))<{self.b})"
         if self.op == "notnum":
             return f"(ISNUMBER({x})=FALSE)"
         if self.op == "outside":   # OR() would collapse an array: add the comparisons instead
@@ -132,6 +145,8 @@ class Atom:
             return any(c.py(get) for c in self.b)
         if self.op == "placeholder":   # MATCH compares text without regard to case
             return isinstance(x, str) and bool(_trim(x)) and _trim(x).casefold() in self.b[1]
+        if self.op == "short":
+            return len(_trim(_text(x))) < self.b
         if self.op == "notnum":
             return _number(x) is None
         if self.op == "outside":
