@@ -4,11 +4,11 @@ the same computation in Python, and the kinds of check built from them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Callable
 
 from xlcheck import calc
+from xlcheck.numbers import round_shown
 
 # Functions the template's formulas and conditional formats may use (tests/test_selfcheck.py
 # scans every formula of the template against this list).
@@ -181,9 +181,8 @@ def _rate_py(v, above: bool, threshold) -> bool:
 
 
 def excel_round(x: float, places: int) -> float:
-    """Excel's ROUND: half away from zero on the number's decimal digits."""
-    d = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return float(d)
+    """Excel's ROUND: half away from zero on the number's decimal digits (any magnitude)."""
+    return float(round_shown(float(x), places))
 
 
 def _lit(v) -> str:
