@@ -163,18 +163,20 @@ _ERROR_HINTS = {
 
 @rule("VAL007")
 def error_values(wb, ctx):
-    """单元格显示 Excel 错误值（#DIV/0!、#REF!、#VALUE!、#NAME?、#N/A …）。
+    """单元格中是 Excel 错误值（#DIV/0!、#REF!、#VALUE!、#NAME?、#N/A …），多为从别处粘贴而来。
 
-    检查所有定义名称单元格和各表格的数据行。
+    检查所有定义名称单元格和各表格的数据行中填写或粘贴的内容。公式单元格不在此列：审核程序
+    自行计算公式，不采信公式保存的结果（同一工作簿不论由谁保存，结论相同）；公式被改动、
+    名称失效由结构类规则报告。
 
-    示例：预算调整率显示 #DIV/0!，报“预算调整率显示错误值 #DIV/0!（除数为 0）”。
+    示例：预算调整率单元格粘贴成了错误值 #DIV/0!，报“预算调整率显示错误值 #DIV/0!（除数为 0）”。
     """
     iface = interface(ctx)
     seen = set()
-    cells = [c for c in wb.names.values() if isinstance(c.value, ErrorValue)]
+    cells = [c for c in wb.names.values() if isinstance(c.value, ErrorValue) and c.formula is None]
     for t in wb.tables.values():
         for r in t.rows:
-            cells.extend([c for c in r.cells.values() if isinstance(c.value, ErrorValue)])
+            cells.extend([c for c in r.cells.values() if isinstance(c.value, ErrorValue) and c.formula is None])
     for cell in cells:
         if id(cell) in seen:
             continue
