@@ -24,8 +24,8 @@ from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 
-from xlcheck import calc
-from xlcheck.calc import EQ, GE, LE, QUAL  # noqa: F401  (the families import them from here)
+from xlcheck import formulas
+from xlcheck.formulas import EQ, GE, LE, QUAL  # noqa: F401  (the families import them from here)
 from xlcheck.model import Cell
 from xlcheck.rules import load_toml
 from xlcheck.numbers import (Interval, ParsedNumber, cell_interval, cell_number, cell_parsed, format_shown,
@@ -229,7 +229,7 @@ ZERO = Interval(Fraction(0), Fraction(0))
 
 # ---------------------------------------------------------------- 指标方向
 
-direction = calc.direction   # one normalisation for every family (a blank is no direction)
+direction = formulas.direction   # one normalisation for every family (a blank is no direction)
 
 
 # ---------------------------------------------------------------- messages

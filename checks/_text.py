@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from xlcheck import calc
-from xlcheck.calc import face_value
+from xlcheck import formulas
+from xlcheck.formulas import face_value
 from xlcheck.framework import normalize_name
 from xlcheck.wording import fold, is_placeholder, meaningful_chars, normalize_text, text_problem  # noqa: F401
 from xlcheck.numbers import (Interval, cell_interval as _cell_interval, cell_number as _cell_number, format_shown,
@@ -84,14 +84,14 @@ def fmt_rate(iv: Interval, decimals: int = 2) -> str:
 def budget_adjusted_interval(wb) -> Interval | None:
     """调整后预算数 over rounding intervals (consistency checks): 年初预算数 + 调整数 when both are
     numbers, else the cell's value."""
-    s = calc.relation("budget_adjusted", cell_interval(wb.names.get("budget_initial")),
+    s = formulas.relation("budget_adjusted", cell_interval(wb.names.get("budget_initial")),
                       cell_interval(wb.names.get("budget_adjustment")))
     return s if s is not None else cell_interval(wb.names.get("budget_adjusted"))
 
 
 def budget_rate_interval(wb) -> Interval | None:
     """预算完成率 = 实际支出数 / 调整后预算数 over rounding intervals (None when not computable)."""
-    return calc.relation("budget_completion_rate", cell_interval(wb.names.get("spend_actual")),
+    return formulas.relation("budget_completion_rate", cell_interval(wb.names.get("spend_actual")),
                          budget_adjusted_interval(wb))
 
 
@@ -102,13 +102,13 @@ def budget_adjusted_face(wb) -> Fraction | None:
     adj_cell = wb.names.get("budget_adjustment")
     if ini is not None:
         adj = Fraction(0) if adj_cell is None or adj_cell.blank else face_value(adj_cell)
-        return calc.relation("budget_adjusted", ini, adj)
+        return formulas.relation("budget_adjusted", ini, adj)
     return face_value(wb.names.get("budget_adjusted"))
 
 
 def budget_rate_face(wb) -> Fraction | None:
     """预算完成率 at face value, as shown (0.00%): 实际支出数 / 调整后预算数."""
-    rate = calc.relation("budget_completion_rate", face_value(wb.names.get("spend_actual")), budget_adjusted_face(wb))
+    rate = formulas.relation("budget_completion_rate", face_value(wb.names.get("spend_actual")), budget_adjusted_face(wb))
     return None if rate is None else Fraction(round_shown(rate, SHOWN_RATE_PLACES))
 
 
@@ -152,7 +152,7 @@ def indicator_rates(wb) -> list[Rate | None]:
 def indicator_rate(row) -> Rate | None:
     """The indicator's 完成率 at face value: the template's formula over the typed target and actual
     (a cleared or overwritten 完成率 cell hides nothing), else the typed 完成率 (定性 rows)."""
-    v = calc.indicator_rate(direction(row.value("指标方向")), face_value(row.get("年度目标值")),
+    v = formulas.indicator_rate(direction(row.value("指标方向")), face_value(row.get("年度目标值")),
                             face_value(row.get("年度实现值")))
     if isinstance(v, Fraction):
         return Rate.of(v, False)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from xlcheck import calc
+from xlcheck import formulas
 from xlcheck.rules import rule
 
 from ._shared import (EQ, GE, LE, QUANT_DIRECTIONS, ZERO, Interval, clean_text, direction, fmt_amount,
@@ -29,7 +29,7 @@ def _iv(wb, name) -> Interval | None:
 
 def _adjusted(wb) -> Interval | None:
     """调整后预算数 recomputed from its inputs; a constant typed over it only when inputs are missing."""
-    s = calc.relation("budget_adjusted", _iv(wb, "budget_initial"), _iv(wb, "budget_adjustment"))
+    s = formulas.relation("budget_adjusted", _iv(wb, "budget_initial"), _iv(wb, "budget_adjustment"))
     if s is not None:
         return s
     c = wb.names.get("budget_adjusted")
@@ -41,7 +41,7 @@ def _shown(cell) -> str:
 
 
 def _face(wb, name):
-    return calc.face_value(wb.names.get(name))
+    return formulas.face_value(wb.names.get(name))
 
 
 def _rate_finding(ctx, cell, computed: Interval | None, face, params):
@@ -63,7 +63,7 @@ def adjusted_budget(wb, ctx):
     """
     cell = wb.names["budget_adjusted"]
     rep = reported(cell)
-    s = calc.relation("budget_adjusted", _iv(wb, "budget_initial"), _iv(wb, "budget_adjustment"))
+    s = formulas.relation("budget_adjusted", _iv(wb, "budget_initial"), _iv(wb, "budget_adjustment"))
     if rep is None or s is None:
         return
     if not rep.intersects(s):
@@ -78,8 +78,8 @@ def adjust_rate(wb, ctx):
     示例：调整数 0.21 万元、年初预算 417.82 万元，预算调整率应为 0.05%（0.0503%），填报 0.00% 即报错：
     输入在显示精度内取任何值，结果都在 0.049%–0.051% 之间，落不进 0.00% 所代表的 ±0.005%。
     """
-    q = calc.relation("budget_adjust_rate", _iv(wb, "budget_adjustment"), _iv(wb, "budget_initial"))
-    face = calc.relation("budget_adjust_rate", _face(wb, "budget_adjustment"), _face(wb, "budget_initial"))
+    q = formulas.relation("budget_adjust_rate", _iv(wb, "budget_adjustment"), _iv(wb, "budget_initial"))
+    face = formulas.relation("budget_adjust_rate", _face(wb, "budget_adjustment"), _face(wb, "budget_initial"))
     yield from _rate_finding(ctx, wb.names["budget_adjust_rate"], q, face, lambda: dict(
         adj=_shown(wb.names["budget_adjustment"]), init=_shown(wb.names["budget_initial"])))
 
@@ -92,9 +92,9 @@ def completion_rate(wb, ctx):
     5529.49 / 5529.51 填报 100% 也正确（99.9996% 在 100.00% 的舍入区间内）；填报 98.00% 即报错。
     """
     b = _adjusted(wb)
-    q = calc.relation("budget_completion_rate", _iv(wb, "spend_actual"), b)
-    adj = calc.relation("budget_adjusted", _face(wb, "budget_initial"), _face(wb, "budget_adjustment"))
-    face = calc.relation("budget_completion_rate", _face(wb, "spend_actual"), adj)
+    q = formulas.relation("budget_completion_rate", _iv(wb, "spend_actual"), b)
+    adj = formulas.relation("budget_adjusted", _face(wb, "budget_initial"), _face(wb, "budget_adjustment"))
+    face = formulas.relation("budget_completion_rate", _face(wb, "spend_actual"), adj)
     yield from _rate_finding(ctx, wb.names["budget_completion_rate"], q, face, lambda: dict(
         actual=_shown(wb.names["spend_actual"]), adjusted=fmt_amount(b)))
 
@@ -105,8 +105,8 @@ def yoy_rate(wb, ctx):
 
     示例：实际支出 435.27 万元、上年 396.02 万元，增减率应为 9.91%；填报 9.00% 即报错。
     """
-    q = calc.relation("spend_yoy_rate", _iv(wb, "spend_actual"), _iv(wb, "spend_prev_year"))
-    face = calc.relation("spend_yoy_rate", _face(wb, "spend_actual"), _face(wb, "spend_prev_year"))
+    q = formulas.relation("spend_yoy_rate", _iv(wb, "spend_actual"), _iv(wb, "spend_prev_year"))
+    face = formulas.relation("spend_yoy_rate", _face(wb, "spend_actual"), _face(wb, "spend_prev_year"))
     yield from _rate_finding(ctx, wb.names["spend_yoy_rate"], q, face, lambda: dict(
         actual=_shown(wb.names["spend_actual"]), prev=_shown(wb.names["spend_prev_year"])))
 
@@ -117,8 +117,8 @@ def project_share(wb, ctx):
 
     示例：纳入自评的项目资金 89.93 万元、项目支出 89.93 万元，比例应为 100.00%；填报 90.00% 即报错。
     """
-    q = calc.relation("project_eval_share", _iv(wb, "project_eval_funds"), _iv(wb, "spend_project"))
-    face = calc.relation("project_eval_share", _face(wb, "project_eval_funds"), _face(wb, "spend_project"))
+    q = formulas.relation("project_eval_share", _iv(wb, "project_eval_funds"), _iv(wb, "spend_project"))
+    face = formulas.relation("project_eval_share", _face(wb, "project_eval_funds"), _face(wb, "spend_project"))
     yield from _rate_finding(ctx, wb.names["project_eval_share"], q, face, lambda: dict(
         funds=_shown(wb.names["project_eval_funds"]), project=_shown(wb.names["spend_project"])))
 
@@ -229,7 +229,7 @@ def _classify_rows(wb, counts):
             ti, ai = _exact_count(tc, ti), _exact_count(ac, ai)
         if ti is None or ai is None:
             continue
-        cands = calc.indicator_rate_candidates(d, ti, ai)
+        cands = formulas.indicator_rate_candidates(d, ti, ai)
         if cands is None:
             continue
         for c in cands:
@@ -257,7 +257,7 @@ _IND_NEEDS = ("indicators.指标方向", "indicators.年度目标值", "indicato
 def _ind_params(r, d, tn, an):
     cell = r["完成率"]
     value = reported_text(cell)
-    exp = calc.indicator_rate(d, tn, an)
+    exp = formulas.indicator_rate(d, tn, an)
     return dict(value=value, expected=fmt_rate(exp, 2, avoid=value) if isinstance(exp, float) else "",
                 n=r.index, name=clean_text(r.value("三级指标")) or f"第 {r.index} 行", dir=d,
                 target=fmt_number(tn), actual=fmt_number(an), how=_formula_text(d, tn, an))

@@ -5,8 +5,8 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 
-from xlcheck import calc
-from xlcheck.calc import face_value
+from xlcheck import formulas
+from xlcheck.formulas import face_value
 from xlcheck.framework import normalize_name
 from xlcheck.numbers import Interval, format_amount, format_rate, format_shown, parse_number
 from xlcheck.rules import rule
@@ -281,7 +281,7 @@ def spend_rate_score(wb, ctx):
         return
     # the message shows the figures as typed, as Excel shows them
     adj_face = budget_adjusted_face(wb)
-    rate_face = calc.relation("budget_completion_rate", face_value(wb.names["spend_actual"]), adj_face)
+    rate_face = formulas.relation("budget_completion_rate", face_value(wb.names["spend_actual"]), adj_face)
     if rate_face is None:
         return
     used = min(rate_face, ONE)

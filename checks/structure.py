@@ -11,7 +11,7 @@ import re
 from functools import lru_cache
 
 import xlcheck
-from xlcheck import calc
+from xlcheck import formulas
 from xlcheck.ooxml import col_letters, range_bounds
 from xlcheck.numbers import format_shown
 from xlcheck.reader import normalize_header
@@ -248,8 +248,8 @@ def _formula_values(wb, ctx) -> dict:
         fw = ctx.framework
     except Exception:  # a broken framework file must not hide this finding
         fw = None
-    return calc.compute_names(values, [c.value for c in col], framework=fw) if fw else \
-        calc.compute_names(values, [c.value for c in col], formulas=[f for f in calc.FORMULA_NAMES if f != "grade"])
+    return formulas.compute_names(values, [c.value for c in col], framework=fw) if fw else \
+        formulas.compute_names(values, [c.value for c in col], formulas=[f for f in formulas.FORMULA_NAMES if f != "grade"])
 
 
 def _compare(cell, expected: str, v, rate: bool) -> tuple[str, str]:
@@ -323,7 +323,7 @@ def rate_formula_overwritten(wb, ctx):
         cell = r["完成率"]
         if cell.formula is not None or cell.blank:
             continue
-        v = calc.indicator_rate(d, r.value("年度目标值"), r.value("年度实现值"))
+        v = formulas.indicator_rate(d, r.value("年度目标值"), r.value("年度实现值"))
         shown = reported_text(cell)
         expected, compare = _compare(cell, fmt_rate(v) if isinstance(v, float) else "空白（目标值或实现值不是数字）",
                                      v, True)
@@ -426,7 +426,7 @@ def formula_changed(wb, ctx):
     报“调整后预算数的公式与模板不同”，请从最新模板复制该单元格以恢复公式。
     """
     iface = interface(ctx)
-    for name, template_formula in calc.EXCEL.items():
+    for name, template_formula in formulas.EXCEL.items():
         cell = wb.names.get(name)
         if cell is None or not cell.formula or cell.formula == "(shared)":
             continue

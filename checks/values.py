@@ -161,6 +161,12 @@ _ERROR_HINTS = {
 }
 
 
+def _typed_error(cell) -> bool:
+    """An error value the filler put there: typed or pasted, or saved by LibreOffice as a formula
+    that is nothing but the error (=#N/A), not one a real formula computed."""
+    return isinstance(cell.value, ErrorValue) and (cell.formula is None or cell.formula.strip().startswith("#"))
+
+
 @rule("VAL007")
 def error_values(wb, ctx):
     """单元格中是 Excel 错误值（#DIV/0!、#REF!、#VALUE!、#NAME?、#N/A …），多为从别处粘贴而来。
@@ -173,10 +179,10 @@ def error_values(wb, ctx):
     """
     iface = interface(ctx)
     seen = set()
-    cells = [c for c in wb.names.values() if isinstance(c.value, ErrorValue) and c.formula is None]
+    cells = [c for c in wb.names.values() if _typed_error(c)]
     for t in wb.tables.values():
         for r in t.rows:
-            cells.extend([c for c in r.cells.values() if isinstance(c.value, ErrorValue) and c.formula is None])
+            cells.extend([c for c in r.cells.values() if _typed_error(c)])
     for cell in cells:
         if id(cell) in seen:
             continue

@@ -1,4 +1,4 @@
-"""fill(): names and table rows, table extension, cached values; calc.py; LibreOffice agrees."""
+"""fill(): names and table rows, table extension, cached values; formulas.py; LibreOffice agrees."""
 import datetime as dt
 import math
 import zipfile
@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
-from xlcheck import calc
+from xlcheck import formulas
 from xlcheck.fill import cached_values, fill, fill_openpyxl, find_table, inject_cached_values
 from xlcheck.framework import load_framework
 from xlcheck.template_package import finalize_package
@@ -85,7 +85,7 @@ def test_fill_writes_names_and_rows(seed):
     n = names(wb)
     assert n["dept_name"].value == "广州市黄埔区工商业联合会" and n["eval_year"].value == 2022
     assert n["budget_initial"].value == 417.82 and n["fill_date"].value == dt.datetime(2023, 3, 15)
-    assert n["budget_adjusted"].value == calc.EXCEL["budget_adjusted"]   # formula kept
+    assert n["budget_adjusted"].value == formulas.EXCEL["budget_adjusted"]   # formula kept
     ind = table_rows(wb, "indicators")
     assert [r["三级指标"].value for r in ind[:3]] == ["推荐获评市以上奖励", "培训人均成本", "报表按时报送"]
     assert ind[3]["指标方向"].value == "=" and ind[3]["指标方向"].data_type == "s"
@@ -100,7 +100,7 @@ def test_fill_writes_names_and_rows(seed):
 def test_cached_values_after_fill(seed):
     wb = openpyxl.load_workbook(seed, data_only=True)
     n = names(wb)
-    assert n["budget_adjusted"].value == calc.budget_adjusted(417.82, 0.21) == pytest.approx(418.03)
+    assert n["budget_adjusted"].value == formulas.budget_adjusted(417.82, 0.21) == pytest.approx(418.03)
     assert n["budget_completion_rate"].value == 401.42 / (417.82 + 0.21)
     assert n["budget_adjust_rate"].value == 0.21 / 417.82
     assert n["spend_yoy_rate"].value == pytest.approx((401.42 - 390.5) / 390.5, rel=1e-13)   # as Excel, to the last digits
@@ -151,7 +151,7 @@ def test_fill_extends_tables(tmp_path):
     assert find_table(wb, "tasks")[1].ref == "A3:I28" and find_table(wb, "problems")[1].ref == "A3:C15"
     last = table_rows(wb, "indicators")[-1]
     assert last["三级指标"].value == "指标45"
-    assert last["完成率"].value == calc.indicator_rate_formula("D48", "E48", "G48")
+    assert last["完成率"].value == formulas.indicator_rate_formula("D48", "E48", "G48")
     assert not last["完成率"].protection.locked and last["完成率"].number_format == "0.00%"
     assert not last["偏差原因"].protection.locked and last["偏差原因"].fill.fgColor.rgb.endswith("FFF2CC")
     ranges = {r for dv in ws.data_validations.dataValidation for r in str(dv.sqref).split()}
@@ -207,24 +207,24 @@ def test_fill_is_deterministic(tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
-# ---------------------------------------------------------------- calc
+# ---------------------------------------------------------------- formulas
 
 def test_calc_single_cells():
-    assert calc.budget_adjusted(417.82, 0.21) == 417.82 + 0.21
-    assert calc.budget_adjusted(417.82, None) == "" and calc.budget_adjusted("417.82", 0) == ""
-    assert calc.budget_completion_rate(401.42, 0) == "" and calc.budget_completion_rate(None, 5) == ""
-    assert calc.budget_adjust_rate(0.21, 417.82) == 0.21 / 417.82
-    assert calc.spend_yoy_rate(110, 100) == pytest.approx(0.1) and calc.spend_yoy_rate(110, None) == ""
-    assert calc.spend_yoy_rate(110, 0) == ""
-    assert calc.project_eval_share(True, 5) == ""                 # booleans are not numbers
-    assert calc.score_total([None, "", "x"]) == "" and calc.score_total([1.5, "2", None, 2]) == 3.5
-    assert calc.score_total(SEED_SCORES) == 95.91
-    assert [calc.grade(x) for x in (95.91, 90, 89.999999, 80, 79.99, 60, 0, -1, "", "优")] == \
+    assert formulas.budget_adjusted(417.82, 0.21) == 417.82 + 0.21
+    assert formulas.budget_adjusted(417.82, None) == "" and formulas.budget_adjusted("417.82", 0) == ""
+    assert formulas.budget_completion_rate(401.42, 0) == "" and formulas.budget_completion_rate(None, 5) == ""
+    assert formulas.budget_adjust_rate(0.21, 417.82) == 0.21 / 417.82
+    assert formulas.spend_yoy_rate(110, 100) == pytest.approx(0.1) and formulas.spend_yoy_rate(110, None) == ""
+    assert formulas.spend_yoy_rate(110, 0) == ""
+    assert formulas.project_eval_share(True, 5) == ""                 # booleans are not numbers
+    assert formulas.score_total([None, "", "x"]) == "" and formulas.score_total([1.5, "2", None, 2]) == 3.5
+    assert formulas.score_total(SEED_SCORES) == 95.91
+    assert [formulas.grade(x, load_framework()) for x in (95.91, 90, 89.999999, 80, 79.99, 60, 0, -1, "", "优")] == \
         ["优", "优", "良", "良", "中", "中", "差", "差", "", ""]
 
 
 def test_calc_indicator_rate_by_direction():
-    r = calc.indicator_rate
+    r = formulas.indicator_rate
     assert r("≥", 23, 31) == 31 / 23 and r(">=", 23, 31) == 31 / 23
     assert r("≤", 5, 6) == 5 / 6 and r("≤", 6, 5) == 1 and r("≤", 5, 5) == 1 and r("<=", 0, 0) == 1
     assert r("=", 1, 1) == 1 and r("=", 100, 96.03) == 96.03 / 100
@@ -271,9 +271,9 @@ def test_libreoffice_recalculation_equals_calc(seed, tmp_path, libreoffice):
                     if c.data_type != "f":
                         continue
                     key = (ws.title, c.coordinate)
-                    assert key in want, f"{src.name}: no calc value for formula cell {key}"
+                    assert key in want, f"{src.name}: no computed value for formula cell {key}"
                     got = lo[ws.title][c.coordinate].value
-                    assert same(got, want[key]), f"{src.name} {key}: LibreOffice {got!r}, calc {want[key]!r}"
+                    assert same(got, want[key]), f"{src.name} {key}: LibreOffice {got!r}, formulas {want[key]!r}"
                     if src is not tampered:
                         assert same(ours[ws.title][c.coordinate].value, want[key]), (src.name, key)
                     checked += 1

@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from hypothesis import assume, example, given, settings, strategies as st
 
-from xlcheck import calc
+from xlcheck import formulas
 from xlcheck.numbers import Interval, format_shown, parse_number, round_shown
 
 settings.register_profile("xlcheck", max_examples=150, deadline=None)
@@ -127,7 +127,7 @@ def _rate(d, t: Fraction, a: Fraction) -> Fraction:
         r = Fraction(1) if a <= t else t / a
     else:
         r = Fraction(1) if a == t else a / t
-    assert calc.indicator_rate(d, t, a) == r
+    assert formulas.indicator_rate(d, t, a) == r
     return r
 
 
@@ -135,7 +135,7 @@ def _rate(d, t: Fraction, a: Fraction) -> Fraction:
 def test_rate_candidates_contain_every_rate_the_inputs_allow(d, t, a, data):
     it, ia = Interval.shown(amount(t), 2), Interval.shown(amount(a), 2)
     assume(it.lo > 0 and ia.lo > 0)
-    cands = calc.indicator_rate_candidates(d, it, ia)
+    cands = formulas.indicator_rate_candidates(d, it, ia)
     tt = data.draw(st.fractions(min_value=it.lo, max_value=it.hi))
     aa = data.draw(st.fractions(min_value=ia.lo, max_value=ia.hi))
     r = _rate(d, tt, aa)
@@ -145,7 +145,7 @@ def test_rate_candidates_contain_every_rate_the_inputs_allow(d, t, a, data):
 @given(st.sampled_from(["≥", "≤", "="]), cents, cents, decimals)
 def test_indicator_rate_rounded_passes(d, t, a, dec):
     it, ia = Interval.shown(amount(t), 2), Interval.shown(amount(a), 2)
-    cands = calc.indicator_rate_candidates(d, it, ia)
+    cands = formulas.indicator_rate_candidates(d, it, ia)
     r = _rate(d, Fraction(t, 100), Fraction(a, 100))
     reported = Interval.shown(shown(r, dec, True), dec, True)
     assert any(reported.intersects(c) for c in cands)

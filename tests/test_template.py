@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 from openpyxl.utils import range_boundaries
 
-from xlcheck import TEMPLATE_VERSION, calc
+from xlcheck import TEMPLATE_VERSION, formulas
 from xlcheck.errors import ConfigError
 from xlcheck.fill import fill
 from xlcheck.framework import load_framework
@@ -26,7 +26,7 @@ spend_soe_capital spend_other spend_basic spend_project budget_completion_rate b
 spend_prev_year spend_yoy_rate project_l1_count project_l2_count project_eval_funds project_eval_share
 budget_note score_total grade text_duties text_work text_goal text_finance text_management
 text_conclusion text_effectiveness text_efficiency""".split()
-FORMULAS = set(calc.FORMULA_NAMES)
+FORMULAS = set(formulas.FORMULA_NAMES)
 HEADERS = {
     "tasks": ["序号", "任务名称", "预期目标", "目标完成情况", "关键指标", "指标完成情况",
               "涉及资金（万元）", "完成状态", "未完成原因"],
@@ -110,9 +110,9 @@ def test_formula_cells_locked_grey_with_defined_names(wb):
         c = cell(wb, name)
         assert isinstance(c.value, str) and c.value.startswith("="), name
         assert c.protection.locked and c.fill.fgColor.rgb.endswith("D9D9D9"), name
-    assert cell(wb, "budget_completion_rate").value == calc.EXCEL["budget_completion_rate"]
+    assert cell(wb, "budget_completion_rate").value == formulas.EXCEL["budget_completion_rate"]
     assert "budget_adjusted" in cell(wb, "budget_completion_rate").value   # uses names, not addresses
-    assert cell(wb, "grade").value == calc.grade_formula()
+    assert cell(wb, "grade").value == formulas.grade_formula(load_framework())
 
 
 def test_input_cells_unlocked_yellow_bordered(wb):
@@ -236,7 +236,7 @@ def test_indicator_rate_cells_are_unlocked_formulas(wb):
     col = c0 + HEADERS["indicators"].index("完成率")
     for r in range(r0 + 1, r1 + 1):
         c = ws.cell(r, col)
-        assert c.value == calc.indicator_rate_formula(f"D{r}", f"E{r}", f"G{r}")
+        assert c.value == formulas.indicator_rate_formula(f"D{r}", f"E{r}", f"G{r}")
         assert not c.protection.locked and c.number_format == "0.00%"
 
 

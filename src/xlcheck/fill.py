@@ -1,7 +1,7 @@
 """Fill a copy of the template through its public interface: defined names and Excel Tables.
 
 Never uses fixed addresses: single cells are found by workbook-scoped defined names, table rows
-by the table's ref and header texts. Formula cells get cached values computed by calc.py.
+by the table's ref and header texts. Formula cells get cached values computed by formulas.py.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.worksheet.cell_range import CellRange, MultiCellRange
 
-from xlcheck import calc
+from xlcheck import formulas
 from xlcheck.framework import normalize_name
 
 SCORE_INPUTS = ("自评得分", "扣分原因", "改进措施")
@@ -230,7 +230,7 @@ def cached_values(wb) -> dict[tuple[str, str], object]:
         env[name] = cell.value
         if _is_formula(cell):
             unknown.add(name)
-    for name in calc.FORMULA_NAMES:
+    for name in formulas.FORMULA_NAMES:
         if name not in unknown:
             continue   # missing, or overwritten by a constant that other formulas read as is
         sheet, coord = where[name]
@@ -238,18 +238,18 @@ def cached_values(wb) -> dict[tuple[str, str], object]:
         value = None
         if not isinstance(f, str):
             continue   # array/data-table formula: not the template's
-        if name in calc.EXCEL:
-            if f == calc.EXCEL[name] and not unknown.intersection(calc.INPUTS[name]):
-                value = calc.FUNCS[name](*(env.get(i) for i in calc.INPUTS[name]))
+        if name in formulas.EXCEL:
+            if f == formulas.EXCEL[name] and not unknown.intersection(formulas.INPUTS[name]):
+                value = formulas.FUNCS[name](*(env.get(i) for i in formulas.INPUTS[name]))
         elif name == "score_total":
             m = _SCORE_RE.match(f)
-            cells = _range_cells(wb, sheet, m.group("rng")) if m and int(m.group("d")) == calc.SCORE_DECIMALS else None
+            cells = _range_cells(wb, sheet, m.group("rng")) if m and int(m.group("d")) == formulas.SCORE_DECIMALS else None
             if cells is not None and not any(_is_formula(c) for c in cells):
-                value = calc.score_total([c.value for c in cells])
+                value = formulas.score_total([c.value for c in cells])
         elif name == "grade":
-            bands = calc.grade_bands_from_formula(f)
+            bands = formulas.grade_bands_from_formula(f)
             if bands and "score_total" not in unknown:
-                value = calc.grade(env.get("score_total"), bands)
+                value = formulas.grade(env.get("score_total"), bands)
         if value is None:
             continue
         env[name] = value
@@ -276,12 +276,12 @@ def _rate_values(wb) -> dict:
             if not m:
                 continue
             d, tg, ac = m.group("d"), m.group("t"), m.group("a")
-            if f != calc.indicator_rate_formula(d, tg, ac):
+            if f != formulas.indicator_rate_formula(d, tg, ac):
                 continue
             inputs = [ws[x.replace("$", "")] for x in (d, tg, ac)]
             if any(_is_formula(c) for c in inputs):
                 continue
-            out[(ws.title, cell.coordinate)] = calc.indicator_rate(*(c.value for c in inputs))
+            out[(ws.title, cell.coordinate)] = formulas.indicator_rate(*(c.value for c in inputs))
     return out
 
 

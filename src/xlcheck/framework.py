@@ -13,7 +13,7 @@ except ModuleNotFoundError:  # Python 3.10
 
 from xlcheck.errors import ConfigError
 
-from . import calc
+from . import formulas
 
 FRAMEWORK_FILE = "framework.toml"
 
@@ -90,7 +90,7 @@ class Framework:
 
     def grade_for(self, score) -> str:
         """Grade of a numeric score; "" for a non-number (same as the template's formula)."""
-        return calc.grade(score, self)
+        return formulas.grade(score, self)
 
 
 def normalize_name(s) -> str:

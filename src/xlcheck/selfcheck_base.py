@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
-from xlcheck import calc
+from xlcheck import formulas
 from xlcheck.numbers import round_shown
 
 # Functions the template's formulas and conditional formats may use (tests/test_selfcheck.py
@@ -61,7 +61,7 @@ def _blank(v) -> bool:
 
 
 def _number(v):
-    return calc.num(v)
+    return formulas.num(v)
 
 
 def _text(v) -> str:

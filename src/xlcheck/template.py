@@ -13,7 +13,7 @@ from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from xlcheck import TEMPLATE_VERSION, calc, selfcheck
+from xlcheck import TEMPLATE_VERSION, formulas, selfcheck
 from xlcheck.framework import Framework, load_framework
 from xlcheck.template_fields import (  # noqa: F401  INFO_FIELDS, TEXT_FIELDS, SHEET_REVIEW: re-exported
     INDICATORS, INFO_FIELDS, PRESET_HINT, PROBLEMS, REQUIRED_MARK, SCORES, SHEET_GUIDE, SHEET_INDICATORS,
@@ -150,7 +150,7 @@ def _sheet_info(wb, ws, department, year):
                    align=Alignment(horizontal="left", vertical="center"))
             _validation(ws, coord, title=f.label, prompt=PRESET_HINT)
         elif f.kind.startswith("f_"):
-            c.value = calc.EXCEL[f.name]
+            c.value = formulas.EXCEL[f.name]
             _style(c, fill=FILL_COMPUTED, fmt=FMT_AMOUNT if f.kind == "f_amount" else FMT_RATE,
                    align=Alignment(horizontal="right", vertical="center"))
             formula_rows[f.name] = coord
@@ -214,7 +214,7 @@ def _table(wb, ws, spec: TableSpec, rows: list[dict] | None = None):
                 _style(c, fill=FILL_FIXED, align=align)
             elif col.kind == "rate_formula":
                 L = {k: get_column_letter(v) + str(r) for k, v in cols.items()}
-                c.value = calc.indicator_rate_formula(L["指标方向"], L["年度目标值"], L["年度实现值"])
+                c.value = formulas.indicator_rate_formula(L["指标方向"], L["年度目标值"], L["年度实现值"])
                 _style(c, fill=FILL_FORMULA_INPUT, fmt=FMT_RATE, locked=False,
                        align=Alignment(horizontal="right", vertical="center"))
             else:
@@ -263,8 +263,8 @@ def _sheet_scores(wb, ws, fw: Framework):
     r_total, r_grade = last + 2, last + 3
     # labels beside the named cells, outside the table
     for r, label, name, formula, fmt in (
-            (r_total, "自评总分", "score_total", calc.score_total_formula(f"${sc}${first}:${sc}${last}"), "0.00"),
-            (r_grade, "评价等级", "grade", calc.grade_formula(fw), None)):
+            (r_total, "自评总分", "score_total", formulas.score_total_formula(f"${sc}${first}:${sc}${last}"), "0.00"),
+            (r_grade, "评价等级", "grade", formulas.grade_formula(fw), None)):
         lc = ws[f"{lab}{r}"]
         lc.value = label
         _style(lc, font=FONT_BOLD, align=Alignment(horizontal="right", vertical="center"))

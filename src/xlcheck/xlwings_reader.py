@@ -16,7 +16,7 @@ template.xlsx that ships with xlcheck, the same file the checks' interface descr
 * formulas, where the engine gives values only (xlwings' remote interface, i.e. the xlwings Server
   / Office.js JSON payload): a cell that holds a formula in the template (the computed names, the
   完成率 column) is taken to hold it still when its value is what that formula computes from the
-  current inputs (xlcheck.calc), since a live formula always shows its own result; a value the
+  current inputs (xlcheck.formulas), since a live formula always shows its own result; a value the
   formula cannot produce was typed over it. Only a typed constant that happens to equal the
   formula's result goes unseen there. Desktop Excel and xlwings Lite read the formulas themselves.
 """
@@ -485,7 +485,7 @@ def _drop_overwritten(raw: RawBook, filled: dict[str, Cell], rate_cells, scores_
     """Values-only engines: a template formula whose cell shows a value the formula cannot produce
     from the current inputs was overwritten by a typed constant — take the formula away again, as
     the file reader (which sees the constant) would have it."""
-    from . import calc
+    from . import formulas
     if filled:
         values = {}
         for d in raw.names:
@@ -496,17 +496,17 @@ def _drop_overwritten(raw: RawBook, filled: dict[str, Cell], rate_cells, scores_
                     sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
                     c = raw.cells.get(sheet, {}).get(split_ref(m.group(3)))
                     values[d.name] = None if c is None else c.value
-        bands = calc.grade_bands_from_formula("=" + (hints.names.get("grade", ("", ""))[1] or ""))
+        bands = formulas.grade_bands_from_formula("=" + (hints.names.get("grade", ("", ""))[1] or ""))
         scores = [None if c is None else c.value for c in scores_col]
         for name, cell in filled.items():
-            if name not in calc.FORMULA_NAMES:
+            if name not in formulas.FORMULA_NAMES:
                 continue
             if name == "score_total":
-                computed = calc.score_total(scores)
+                computed = formulas.score_total(scores)
             elif name == "grade":
-                computed = calc.grade(values.get("score_total"), bands)
+                computed = formulas.grade(values.get("score_total"), bands)
             else:
-                computed = calc.FUNCS[name](*(values.get(i) for i in calc.INPUTS[name]))
+                computed = formulas.FUNCS[name](*(values.get(i) for i in formulas.INPUTS[name]))
             if not _same(cell.value, computed):
                 cell.formula = None
     for cell, (sheet, r, where) in rate_cells:
@@ -515,7 +515,7 @@ def _drop_overwritten(raw: RawBook, filled: dict[str, Cell], rate_cells, scores_
         for h in ("指标方向", "年度目标值", "年度实现值"):
             c = grid.get((r, where[h])) if h in where else None
             args.append(None if c is None else c.value)
-        if not _same(cell.value, calc.indicator_rate(*args)):
+        if not _same(cell.value, formulas.indicator_rate(*args)):
             cell.formula = None
 
 

@@ -158,10 +158,7 @@ def score_total(scores: Iterable) -> Value:
 
 
 def _bands(framework):
-    """[(grade, lower bound)], highest first, from a Framework, such a list, or the default file."""
-    if framework is None:
-        from xlcheck.framework import load_framework
-        framework = load_framework()
+    """[(grade, lower bound)], highest first, from a Framework or such a list."""
     if hasattr(framework, "grades"):
         return [(g.name, float(g.lower)) for g in framework.grades]
     return [(n, float(lo)) for n, lo in framework]
@@ -180,7 +177,7 @@ def grade_bands_from_formula(formula: str):
     return bands if grade_formula(bands) == formula else None
 
 
-def grade_formula(framework=None) -> str:
+def grade_formula(framework) -> str:
     bands = _bands(framework)
     expr = f'"{bands[-1][0]}"'
     for name, lower in reversed(bands[:-1]):
@@ -188,7 +185,7 @@ def grade_formula(framework=None) -> str:
     return f'=IF(ISNUMBER(score_total),{expr},"")'
 
 
-def grade(score_total, framework=None) -> str:
+def grade(score_total, framework) -> str:
     s = num(score_total)
     if s is None:
         return ""
