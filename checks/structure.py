@@ -51,7 +51,7 @@ def version_missing(wb, ctx):
     或版本号被删除了；检查工具无法确认其结构，不作猜测。
 
     示例：把旧的 Word 表格另存为 Excel 报送，或从模板复制内容到新建的工作簿，即报此错误：
-    请使用最新模板（1.0 版）重新填报。
+    请使用最新模板（当前为 1.1 版）重新填报。
     """
     iface = interface(ctx)
     v = wb.template_version
@@ -70,7 +70,7 @@ def version_unknown(wb, ctx):
     已知版本列在检查规则目录的 interface.toml 中。版本号比本工具认识的最新版本还新时，
     请升级 xlcheck；否则请使用最新模板重新填报。
 
-    示例：版本号为“0.9-草稿”，报“模板版本“0.9-草稿”无法识别”，请使用最新模板（1.0 版）重新填报。
+    示例：版本号为“0.9-草稿”，报“模板版本“0.9-草稿”无法识别”，请使用最新模板（当前为 1.1 版）重新填报。
     """
     iface = interface(ctx)
     v = wb.template_version
