@@ -23,7 +23,7 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")   # xlwings' remot
 import xlwings as xw  # noqa: E402
 
 from payloads import book_payload, recalculated  # noqa: E402
-from xlcheck import addin  # noqa: E402
+from xlcheck import addin, addin_install  # noqa: E402
 from xlcheck.explanations import REVIEW_SHEET  # noqa: E402
 from xlcheck.fill import fill  # noqa: E402
 from xlcheck.reader import build_model, read_workbook  # noqa: E402
@@ -506,12 +506,12 @@ def test_addin_config_is_read_back_by_vba_on_chinese_windows(tmp_path, monkeypat
     conf = tmp_path / ".myaddin" / "myaddin.conf"
     conf.parent.mkdir()
     conf.write_bytes('"SHOW CONSOLE","True"\r\n"INTERPRETER_WIN","C:\\旧\\python.exe"\r\n'.encode("cp936"))
-    addin.write_interpreter_config(conf, ZHANG, platform="win32", environ={})
+    addin_install.write_interpreter_config(conf, ZHANG, platform="win32", environ={})
     data = conf.read_bytes()
     assert _vba_input(data) == {"SHOW CONSOLE": "True", "INTERPRETER_WIN": ZHANG, "ADD_WORKBOOK_TO_PYTHONPATH": "False"}
     assert data.decode("utf-8", errors="replace") != data.decode("cp936")     # not UTF-8
-    assert addin.config_file("darwin").parts[-3:] == ("com.microsoft.Excel", "Data", "myaddin.conf")
-    assert addin.config_file("win32").parts[-2:] == (".myaddin", "myaddin.conf")
+    assert addin_install.config_file("darwin").parts[-3:] == ("com.microsoft.Excel", "Data", "myaddin.conf")
+    assert addin_install.config_file("win32").parts[-2:] == (".myaddin", "myaddin.conf")
 
 
 def test_addin_config_under_conda_names_the_environment(tmp_path, monkeypatch):
@@ -520,15 +520,15 @@ def test_addin_config_under_conda_names_the_environment(tmp_path, monkeypatch):
     conf = tmp_path / "myaddin.conf"
     conf.write_bytes(b'"INTERPRETER_WIN","C:\\old\\python.exe"\r\n')
     env = {"CONDA_DEFAULT_ENV": "xlcheck", "CONDA_EXE": r"C:\Users\张三\miniconda3\Scripts\conda.exe"}
-    addin.write_interpreter_config(conf, ZHANG, platform="win32", encoding="cp936", environ=env)
+    addin_install.write_interpreter_config(conf, ZHANG, platform="win32", encoding="cp936", environ=env)
     assert _vba_input(conf.read_bytes()) == {"CONDA PATH": r"C:\Users\张三\miniconda3", "CONDA ENV": "xlcheck",
                                              "ADD_WORKBOOK_TO_PYTHONPATH": "False"}
     import xlwings.cli as xwcli      # the same root as xlwings computes, in this OS's path form
     monkeypatch.setenv("CONDA_DEFAULT_ENV", "xlcheck")
     monkeypatch.setenv("CONDA_EXE", "/home/u/miniconda3/bin/conda")
-    assert addin.conda_settings() == xwcli.get_conda_settings() == ("/home/u/miniconda3", "xlcheck")
+    assert addin_install.conda_settings() == xwcli.get_conda_settings() == ("/home/u/miniconda3", "xlcheck")
     # on macOS xlwings writes the interpreter even under conda
-    addin.write_interpreter_config(conf, "/opt/conda/bin/python", platform="darwin", encoding="utf-8", environ=env)
+    addin_install.write_interpreter_config(conf, "/opt/conda/bin/python", platform="darwin", encoding="utf-8", environ=env)
     assert _vba_input(conf.read_bytes(), "utf-8") == {"INTERPRETER_MAC": "/opt/conda/bin/python",
                                                        "ADD_WORKBOOK_TO_PYTHONPATH": "False"}
 
@@ -541,10 +541,10 @@ def test_addin_config_path_outside_the_code_page_fails_clearly(tmp_path, monkeyp
     monkeypatch.setattr(xwcli, "get_addin_dir", lambda global_location=False: str(tmp_path))
     monkeypatch.setattr("sys.platform", "win32")
     monkeypatch.setattr(sys, "executable", r"C:\Users\Ελένη\python.exe")      # not in cp936
-    monkeypatch.setattr(addin, "config_encoding", lambda: "cp936")
-    monkeypatch.setattr(addin, "config_file", lambda platform=None: tmp_path / ".myaddin" / "myaddin.conf")
+    monkeypatch.setattr(addin_install, "config_encoding", lambda: "cp936")
+    monkeypatch.setattr(addin_install, "config_file", lambda platform=None: tmp_path / ".myaddin" / "myaddin.conf")
     messages = []
-    assert addin.install_addin(ROOT / "addin" / "xlcheck.xlam", echo=messages.append) == 1
+    assert addin_install.install_addin(ROOT / "addin" / "xlcheck.xlam", echo=messages.append) == 1
     assert "安装失败" in messages[0] and "cp936" in messages[0]
 
 
@@ -554,10 +554,10 @@ def _install(monkeypatch, tmp_path, addin_dir):
     monkeypatch.setattr(xlwings, "apps", [])               # no running Excel: xlwings just copies
     monkeypatch.setattr(xwcli, "get_addin_dir", lambda global_location=False: str(addin_dir))
     monkeypatch.setattr("sys.platform", "win32")
-    monkeypatch.setattr(addin, "config_file", lambda platform=None: tmp_path / ".myaddin" / "myaddin.conf")
+    monkeypatch.setattr(addin_install, "config_file", lambda platform=None: tmp_path / ".myaddin" / "myaddin.conf")
     monkeypatch.delenv("CONDA_DEFAULT_ENV", raising=False)
     messages = []
-    code = addin.install_addin(ROOT / "addin" / "xlcheck.xlam", echo=messages.append)
+    code = addin_install.install_addin(ROOT / "addin" / "xlcheck.xlam", echo=messages.append)
     return code, messages
 
 
@@ -569,10 +569,10 @@ def test_addin_install_lands_in_xlstart_under_the_module_name(monkeypatch, tmp_p
     xlstart.mkdir()
     code, messages = _install(monkeypatch, tmp_path, xlstart)
     assert code == 0, messages
-    installed = xlstart / addin.INSTALLED_NAME
+    installed = xlstart / addin_install.INSTALLED_NAME
     assert installed.read_bytes() == (ROOT / "addin" / "xlcheck.xlam").read_bytes()
-    assert addin.ribbon_command(installed.name) == "import xlcheck.addin;xlcheck.addin.main()"
-    conf = _vba_input((tmp_path / ".myaddin" / "myaddin.conf").read_bytes(), addin.config_encoding())
+    assert addin_install.ribbon_command(installed.name) == "import xlcheck.addin;xlcheck.addin.main()"
+    conf = _vba_input((tmp_path / ".myaddin" / "myaddin.conf").read_bytes(), addin_install.config_encoding())
     assert conf == {"INTERPRETER_WIN": sys.executable, "ADD_WORKBOOK_TO_PYTHONPATH": "False"}
     assert any("已安装" in m for m in messages)
 
@@ -649,14 +649,14 @@ def test_addin_ribbon_command_as_the_vba_builds_it(filled, file_result, tmp_path
     assert 'PYTHONPATH = Replace(PYTHONPATH, "&", "^&")' in src and 'PYTHONPATH = Replace(PYTHONPATH, "\\", "\\\\")' in src
     assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in vba["RibbonMyAddin"]
 
-    conf = dict(addin.config_settings(r"C:\Users\张三\AppData\Local\Programs\Python\Python311\python.exe",
+    conf = dict(addin_install.config_settings(r"C:\Users\张三\AppData\Local\Programs\Python\Python311\python.exe",
                                       "win32", environ={}))
     add_dir = conf["ADD_WORKBOOK_TO_PYTHONPATH"]
     active = "https://d.docs.live.net/4f2a/自评/" + filled.name       # AutoSave on OneDrive: a URL
-    this = r"C:\Users\张三\AppData\Roaming\Microsoft\Excel\XLSTART" + "\\" + addin.INSTALLED_NAME
+    this = r"C:\Users\张三\AppData\Roaming\Microsoft\Excel\XLSTART" + "\\" + addin_install.INSTALLED_NAME
     pythonpath = ";".join([add_dir, active, this, "", "", "", ""])
     pythonpath = pythonpath.replace("&", "^&").replace("\\", "\\\\")     # ExecuteWindows' escaping
-    command = addin.ribbon_command(addin.INSTALLED_NAME)
+    command = addin_install.ribbon_command(addin_install.INSTALLED_NAME)
     # RunCommand after cmd.exe (^& is &) and the C runtime's argument rules (\" is a literal quote,
     # other backslashes stay as they are)
     code = f'import xlwings.utils;xlwings.utils.prepare_sys_path("{pythonpath.replace("^&", "&")}"); {command}'

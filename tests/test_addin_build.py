@@ -95,8 +95,8 @@ def test_addin_build_button_macro_runs_xlcheck_main(built):
     assert 'RunPython "import " & mymodule & ";" & mymodule & ".main()"' in src
     assert "Function RunPython" in modules["xlwings"]
     import importlib
-    import xlcheck.addin
-    command = xlcheck.addin.ribbon_command(xlcheck.addin.INSTALLED_NAME)
+    import xlcheck.addin_install
+    command = xlcheck.addin_install.ribbon_command(xlcheck.addin_install.INSTALLED_NAME)
     assert command == "import xlcheck.addin;xlcheck.addin.main()"
     module = command.split(";")[0].split()[1]
     assert callable(importlib.import_module(module).main)

@@ -266,7 +266,7 @@ def addin_group():
               help="加载项文件（默认：随 xlcheck 提供的 xlcheck.xlam）")
 def addin_install_cmd(xlam):
     """把加载项安装到 Excel（Windows / macOS），并让它使用当前的 Python。"""
-    from .addin import install_addin
+    from .addin_install import install_addin
     sys.exit(install_addin(xlam, echo=lambda m: click.echo(m, err=True)))
 
 
