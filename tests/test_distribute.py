@@ -14,8 +14,8 @@ import pytest
 
 from helpers_rules import CLEAN_CELLS, CLEAN_TABLES, check, cell_of, edit, findings, full_scores, rule_ids
 from xlcheck import TEMPLATE_VERSION
-from xlcheck.distribute import (CODE_ALPHABET, CODES_HEADERS, BadValue, codes_path, copy_name, make_copy,
-                                parse_year, read_codes, read_list)
+from xlcheck.department_list import BadValue, copy_name, parse_year, read_list
+from xlcheck.distribute import CODE_ALPHABET, CODES_HEADERS, codes_path, make_copy, read_codes
 from xlcheck.fill import fill
 from xlcheck.rules import default_checks_dir
 from xlcheck.runner import check_paths

@@ -208,7 +208,8 @@ def template_cmd(department, year, unit_count, from_list, output, checks_dir):
     以及“基本信息”“文字说明”中其他需填写的项目（按中文名称或定义名称）。
     有误的行逐行报告（“第 3 行：…”）且不生成，其余行照常生成；有误时退出码为 1。
     """
-    from .distribute import ListError, copy_name, issue_from_list, make_copy
+    from .department_list import ListError, copy_name
+    from .distribute import issue_from_list, make_copy
     from .errors import XlcheckError
     framework = None
     if checks_dir is not None:

@@ -64,7 +64,7 @@ def mismatch(dept, sub) -> str:
     department and year the code was issued for ("" when it agrees or says nothing)."""
     if sub is None:
         return ""
-    from ..distribute import department_key
+    from ..department_list import department_key
     doc = json.loads(sub.result_json)
     name, year = doc.get("department"), doc.get("year")
     parts = []
