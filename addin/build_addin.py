@@ -146,8 +146,9 @@ LITE_SKIP_MODULES = {"cli.py", "fill.py", "template.py", "summary.py", "output.p
 
 
 def bundle_files(source: Path = REPO) -> list[tuple[str, bytes]]:
-    """xlcheck as Lite needs it: the package, its rule set (xlcheck.checks) and the template, from
-    the source tree `source` (default: this repository's work tree)."""
+    """xlcheck's code as Lite needs it: the package and its rule set (xlcheck.checks), from the
+    source tree `source` (default: this repository's work tree). build_lite.py adds the template
+    hints (template_hints.json); template.xlsx itself is not shipped (Lite has no lxml to read it)."""
     source = Path(source)
     src = source / "src" / "xlcheck"
     checks = source / "checks"
@@ -156,14 +157,11 @@ def bundle_files(source: Path = REPO) -> list[tuple[str, bytes]]:
         for p in sorted(base.rglob("*")):
             if not p.is_file() or LITE_SKIP & set(p.relative_to(base).parts):
                 continue
-            if p.suffix not in (".py", ".toml", ".txt", ".xlsx"):
+            if p.suffix not in (".py", ".toml", ".txt"):
                 continue
             if base == src and p.name in LITE_SKIP_MODULES:
                 continue
             out.append((f"{prefix}/{p.relative_to(base).as_posix()}", p.read_bytes()))
-    tpl = source / "template.xlsx"
-    if tpl.is_file() and not (src / "template.xlsx").is_file():
-        out.append(("xlcheck/template.xlsx", tpl.read_bytes()))
     return out
 
 

@@ -473,6 +473,40 @@ def test_addin_values_only_detects_constants_by_value(made):
     assert rate.formula is not None and rate.percent and rate.decimals == 2
 
 
+def test_addin_template_hints_come_from_the_file_reader():
+    """The template's formats and formulas are read by ooxml.read_layout, and survive the JSON that
+    addin/build_lite.py embeds for xlwings Lite (no lxml there)."""
+    import json
+
+    from xlcheck.xlwings_reader import TemplateHints, hints_from_package, template_hints
+    hints = hints_from_package(ROOT / "template.xlsx")
+    assert hints == template_hints()
+    assert hints.names["fill_date"] == ("yyyy-mm-dd", None) and hints.names["dept_name"] == ("General", None)
+    fmt, formula = hints.names["budget_completion_rate"]
+    assert fmt == "0.00%" and formula.startswith("IF(AND(ISNUMBER(spend_actual)")
+    fmt, formula, first = hints.columns["indicators"]["完成率"]
+    assert (fmt, first) == ("0.00%", 4) and formula.startswith("IFERROR(") and "G4/E4" in formula
+    assert hints.columns["problems"]["序号"] == ("0", None, 4)
+    assert TemplateHints.from_dict(json.loads(json.dumps(hints.to_dict()))) == hints
+
+
+def test_addin_serial_dates_read_as_the_file_reader_reads_them():
+    """Office.js before ExcelApi 1.12 sends a date as its serial: the template's date format turns
+    it into the datetime the file reader gives (one conversion, xlcheck.ooxml.serial_to_datetime)."""
+    from datetime import datetime
+
+    from xlcheck.model import Cell
+    from xlcheck.ooxml import DefinedName, RawBook
+    from xlcheck.xlwings_reader import TemplateHints, apply_template_hints
+    hints = TemplateHints({"a": ("yyyy-mm-dd", None), "b": ("yyyy\"年\"m\"月\"", None), "c": ("0.00", None)})
+    grid = {(1, i): Cell("S", f"{col}1", v) for i, (col, v) in enumerate(zip("ABC", (45000.25, 60, 45000)), 1)}
+    raw = RawBook(sheets=["S"], cells={"S": grid},
+                  names=[DefinedName(n, f"S!${col}$1") for n, col in zip("abc", "ABC")])
+    apply_template_hints(raw, fill_formulas=False, hints=hints)
+    assert [grid[(1, i)].value for i in (1, 2, 3)] == [datetime(2023, 3, 15, 6), 60, 45000]
+    assert grid[(1, 3)].decimals == 2
+
+
 # ---------------------------------------------------------------- installing
 
 def test_addin_install_unsupported_os_exits_2(monkeypatch):

@@ -124,6 +124,24 @@ def test_addin_lite_script_is_built_not_committed(built):
     assert mod.build_lite_main(files) == mod.build_lite_main(list(files))       # deterministic
 
 
+def test_addin_lite_bundle_carries_the_template_hints_not_the_template(built):
+    """Lite has no lxml to read template.xlsx: build_lite.py embeds the hints it reads from it."""
+    import base64
+    import io
+    import json
+    import re
+
+    from xlcheck.xlwings_reader import HINTS_FILE, TemplateHints, template_hints
+    main = (built / "lite-build" / "main.py").read_text(encoding="utf-8")
+    chunks = main.split("_BUNDLE = (", 1)[1].split(")", 1)[0]
+    data = base64.b64decode("".join(re.findall(r'"([A-Za-z0-9+/=]+)"', chunks)))
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = z.namelist()
+        hints = json.loads(z.read(f"xlcheck/{HINTS_FILE}"))
+    assert not any(n.endswith(".xlsx") for n in names)
+    assert TemplateHints.from_dict(hints) == template_hints() and hints["names"] and hints["columns"]
+
+
 def test_addin_build_keeps_xlwings_licence(built):
     text = (built / "LICENSE-xlwings.txt").read_text(encoding="utf-8")
     assert "BSD 3-clause" in text and "Zoomer Analytics" in text

@@ -278,6 +278,36 @@ def test_1900_serials_around_the_fictitious_leap_day(tmp_path):
     assert got["E1"].value == datetime(2023, 3, 15)
 
 
+@pytest.mark.parametrize("fmt,is_date", [
+    ("General", False), ("@", False), ("0.00%", False), ("#,##0.00", False), ("0.00E+00", False),
+    ("yyyy-mm-dd", True), ("yyyy\\-mm\\-dd", True), ('yyyy"年"m"月"d"日"', True), ("h:mm AM/PM", True),
+    ("[$-804]yyyy/m/d", True), ("[DBNum1]yyyy\"年\"m\"月\"", True), ("[Red]0.00", False), ("[DBNum1]General", False),
+    ("[h]:mm:ss", True), ("[mm]:ss", True), ("[SS]", True),                 # elapsed time
+    ('0" days"', False), ('0"h"', False), ("0\\h", False), ('"unclosed d', False),  # literal text
+    ("#,##0.00_);[Red](#,##0.00)", False), ("0_s", False), ("0*d", False),    # padding, repeat
+    ('"a;b"yyyy', True), ("0;yyyy", False), ("0;[h]", False),              # only the first section
+])
+def test_is_date_format(fmt, is_date):
+    """One definition for both readers: the file reader's styles and the xlwings path's template hints."""
+    from xlcheck.ooxml import is_date_format
+    assert is_date_format(fmt) is is_date
+
+
+def test_serial_to_datetime_both_date_systems():
+    """The one serial conversion of both readers (the xlwings path gets serials from Office.js
+    before ExcelApi 1.12): Excel's phantom 1900-02-29, the 1904 system, out of range kept."""
+    from datetime import timedelta
+
+    from xlcheck.ooxml import serial_to_datetime
+    assert serial_to_datetime(0.25) == datetime(1899, 12, 31, 6)
+    assert serial_to_datetime(1) == datetime(1900, 1, 1) and serial_to_datetime(59) == datetime(1900, 2, 28)
+    assert serial_to_datetime(60) == 60 and serial_to_datetime(61) == datetime(1900, 3, 1)
+    assert serial_to_datetime(45000.5) == datetime(2023, 3, 15, 12)
+    assert abs(serial_to_datetime(45000 + 1 / 3) - datetime(2023, 3, 15, 8)) < timedelta(milliseconds=1)
+    assert serial_to_datetime(0, True) == datetime(1904, 1, 1) and serial_to_datetime(60, True) == datetime(1904, 3, 1)
+    assert serial_to_datetime(1e10) == 1e10
+
+
 def test_line_ends_are_normalised(tmp_path):
     """A literal CR LF in XML text is one line feed (XML 1.0 §2.11); an escaped &#13; is kept."""
     sheet = _sheet('<row r="1"><c r="A1" t="inlineStr"><is><t>第一行\r\n第二行</t></is></c>'

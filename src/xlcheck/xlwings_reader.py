@@ -19,23 +19,24 @@ template.xlsx that ships with xlcheck, the same file the checks' interface descr
   current inputs (xlcheck.formulas), since a live formula always shows its own result; a value the
   formula cannot produce was typed over it. Only a typed constant that happens to equal the
   formula's result goes unseen there. Desktop Excel and xlwings Lite read the formulas themselves.
+
+The template is read by the one OOXML reader (`ooxml.read_layout`); xlwings Lite, which has no
+lxml, loads the same `TemplateHints` as addin/build_lite.py computed them (template_hints.json).
 """
 from __future__ import annotations
 
 import datetime as _dt
 import functools
-import io
-import posixpath
+import json
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .model import Cell, ErrorValue
 from .numbers import format_decimals
-from .ooxml import (BUILTIN_FORMATS, M, NS_REL, DefinedName, RawBook, RawTable, col_letters,
-                    range_bounds, split_ref)
+from .ooxml import (DefinedName, RawBook, RawTable, col_letters, is_date_format, range_bounds, serial_to_datetime,
+                    split_ref)
 
 ERRORS = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#DATA!",
                     "#SPILL!", "#CALC!", "#FIELD!", "#GETTING_DATA", "#BLOCKED!", "#CONNECT!",
@@ -48,6 +49,9 @@ VBA_SUFFIXES = (".xlsm", ".xlsb", ".xlam", ".xls", ".xla")
 
 # ---------------------------------------------------------------- template hints
 
+HINTS_FILE = "template_hints.json"      # xlwings Lite: computed at build time (addin/build_lite.py)
+
+
 @dataclass
 class TemplateHints:
     """Number formats and formulas of the template's named cells and table columns."""
@@ -55,13 +59,23 @@ class TemplateHints:
     columns: dict[str, dict[str, tuple[str, str | None, int]]] = field(default_factory=dict)
     # table -> header -> (fmt, formula of the first data row, that row)
 
+    def to_dict(self) -> dict:
+        """Plain JSON-able data (tuples as lists)."""
+        return {"names": {k: list(v) for k, v in self.names.items()},
+                "columns": {t: {h: list(v) for h, v in spec.items()} for t, spec in self.columns.items()}}
 
-def _template_source() -> bytes | None:
+    @classmethod
+    def from_dict(cls, d: dict) -> TemplateHints:
+        return cls({k: tuple(v) for k, v in d.get("names", {}).items()},
+                   {t: {h: tuple(v) for h, v in spec.items()} for t, spec in d.get("columns", {}).items()})
+
+
+def _template_source() -> Path | bytes | None:
     """template.xlsx as shipped (package data), from the source tree, or built in memory."""
     here = Path(__file__).resolve().parent
     for p in (here / "template.xlsx", here.parent.parent / "template.xlsx"):
         if p.is_file():
-            return p.read_bytes()
+            return p
     try:
         from .template import template_bytes
         return template_bytes()
@@ -69,142 +83,38 @@ def _template_source() -> bytes | None:
         return None
 
 
-def _package_styles(zf: zipfile.ZipFile, path: str | None) -> list[str]:
-    """Number format code of each cellXfs index of a (trusted) package."""
-    from xml.etree.ElementTree import fromstring
-    if not path or path not in zf.namelist():
-        return ["General"]
-    root = fromstring(zf.read(path))
-    custom = {}
-    nf = root.find(M + "numFmts")
-    for f in (nf if nf is not None else []):
-        custom[int(f.get("numFmtId"))] = f.get("formatCode", "General")
-    xfs = root.find(M + "cellXfs")
-    out = [custom.get(int(xf.get("numFmtId", "0"))) or BUILTIN_FORMATS.get(int(xf.get("numFmtId", "0")), "General")
-           for xf in (xfs if xfs is not None else [])]
-    return out or ["General"]
-
-
-def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
-    from xml.etree.ElementTree import fromstring
-    d, base = posixpath.split(part)
-    path = posixpath.join(d, "_rels", base + ".rels")
-    if path not in zf.namelist():
-        return {}
-    out = {}
-    for r in fromstring(zf.read(path)):
-        target = r.get("Target", "")
-        absolute = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(d, target))
-        out[r.get("Id")] = (r.get("Type", "").rsplit("/", 1)[-1], absolute)
-    return out
-
-
-def _sheet_styles(zf: zipfile.ZipFile, part: str, formats: list[str]) -> dict[tuple[int, int], tuple[str, str | None]]:
-    """(row, col) -> (number format, formula) of every <c> in a sheet part, empty ones too."""
-    from xml.etree.ElementTree import iterparse
-    out = {}
-    c_tag, f_tag = M + "c", M + "f"
-    with zf.open(part) as fh:
-        for _ev, el in iterparse(fh):
-            if el.tag != c_tag:
-                continue
-            ref = el.get("r")
-            if ref:
-                s = int(el.get("s", "0"))
-                f = el.find(f_tag)
-                out[split_ref(ref)] = (formats[s] if s < len(formats) else "General",
-                                       (f.text or None) if f is not None else None)
-            el.clear()
-    return out
-
-
-def hints_from_package(data: bytes) -> TemplateHints:
-    """The hints of a template package (xlcheck's own template.xlsx: a trusted file)."""
-    from xml.etree.ElementTree import fromstring
+def hints_from_package(source) -> TemplateHints:
+    """The hints of a template package (a path or its bytes), read by the one OOXML reader."""
+    from .ooxml import read_layout
     from .reader import _NAME_REF, normalize_header
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        wb_part = "xl/workbook.xml"
-        rels = _rels(zf, wb_part)
-        styles_path = next((t for typ, t in rels.values() if typ == "styles"), None)
-        formats = _package_styles(zf, styles_path)
-        root = fromstring(zf.read(wb_part))
-        parts = {}
-        for s in root.find(M + "sheets"):
-            typ, target = rels.get(s.get("{%s}id" % NS_REL), ("", ""))
-            if typ == "worksheet":
-                parts[s.get("name", "")] = target
-        grids = {name: _sheet_styles(zf, part, formats) for name, part in parts.items()}
-        hints = TemplateHints()
-        dn = root.find(M + "definedNames")
-        for d in (dn if dn is not None else []):
-            if d.get("localSheetId") is not None:
-                continue
-            m = _NAME_REF.match((d.text or "").strip().lstrip("="))
-            if not m:
-                continue
+    book, grids = read_layout(source)
+    hints = TemplateHints()
+    for d in book.names:
+        m = _NAME_REF.match(d.text.lstrip("=")) if d.local_sheet is None else None
+        if m:
             sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
-            fmt, formula = grids.get(sheet, {}).get(split_ref(m.group(3)), ("General", None))
-            hints.names[d.get("name", "")] = (fmt, formula)
-        for sheet, part in parts.items():
-            grid = grids[sheet]
-            for typ, target in _rels(zf, part).values():
-                if typ != "table" or target not in zf.namelist():
-                    continue
-                t = fromstring(zf.read(target))
-                r0, c0, r1, c1 = range_bounds(t.get("ref", "A1"))
-                cols = t.find(M + "tableColumns")
-                names = [c.get("name", "") for c in cols] if cols is not None else []
-                spec = {}
-                for i, col in enumerate(range(c0, c1 + 1)):
-                    header = normalize_header(names[i] if i < len(names) else "")
-                    fmt, formula = grid.get((r0 + 1, col), ("General", None))
-                    spec[header] = (fmt, formula, r0 + 1)
-                hints.columns[(t.get("displayName") or t.get("name") or "").lower()] = spec
-        return hints
+            hints.names[d.name] = grids.get(sheet, {}).get(split_ref(m.group(3)), ("General", None))
+    for t in book.tables:
+        grid = grids.get(t.sheet, {})
+        r0, c0, r1, c1 = range_bounds(t.ref or "A1")
+        spec = hints.columns[t.name.lower()] = {}
+        for i, col in enumerate(range(c0, c1 + 1)):
+            fmt, formula = grid.get((r0 + 1, col), ("General", None))
+            spec[normalize_header(t.columns[i] if i < len(t.columns) else "")] = (fmt, formula, r0 + 1)
+    return hints
 
 
 @functools.lru_cache(maxsize=1)
 def template_hints() -> TemplateHints:
-    data = _template_source()
-    if data is None:
-        return TemplateHints()
+    """xlwings Lite (no lxml): the hints embedded at build time; elsewhere: read from template.xlsx."""
+    embedded = Path(__file__).resolve().parent / HINTS_FILE
     try:
-        return hints_from_package(data)
+        if embedded.is_file():
+            return TemplateHints.from_dict(json.loads(embedded.read_text(encoding="utf-8")))
+        source = _template_source()
+        return TemplateHints() if source is None else hints_from_package(source)
     except Exception:
         return TemplateHints()
-
-
-def is_date_format(fmt: str) -> bool:
-    """Whether an Excel number format shows a date or time: a y/m/d/h/s code outside quoted
-    text, escapes and [...] sections (colours, locales, elapsed-time brackets count as time)."""
-    out, i, n = [], 0, len(fmt)
-    while i < n:
-        ch = fmt[i]
-        if ch == '"':
-            j = fmt.find('"', i + 1)
-            i = n if j < 0 else j + 1
-            continue
-        if ch in "\\_*":           # escaped / padding / repeat: the next character is literal
-            i += 2
-            continue
-        if ch == "[":
-            j = fmt.find("]", i + 1)
-            inner = fmt[i + 1:j if j > 0 else n].lower()
-            if inner and set(inner) <= set("hms"):
-                return True              # [h]:mm elapsed time
-            i = n if j < 0 else j + 1
-            continue
-        out.append(ch.lower())
-        i += 1
-    codes = "".join(out).split(";")[0]
-    return codes != "general" and any(c in codes for c in "ymdhs")
-
-
-def serial_date(serial: float) -> _dt.datetime:
-    """An Excel serial (1900 date system) as a datetime; serials before 1900-03-01 carry Excel's
-    phantom 1900-02-29."""
-    base = _dt.datetime(1899, 12, 31) if serial < 60 else _dt.datetime(1899, 12, 30)
-    return base + _dt.timedelta(seconds=round(float(serial) * 86400))     # to the second, as Excel shows it
 
 
 _CELL_REF = re.compile(r'"[^"]*"|(?<![A-Za-z_\d.])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![\d(A-Za-z_])')
@@ -417,7 +327,7 @@ def apply_template_hints(raw: RawBook, *, fill_formulas: bool, hints: TemplateHi
             cell.number_format = fmt
             cell.decimals, cell.percent = format_decimals(fmt)
             if is_date_format(fmt) and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-                cell.value = serial_date(cell.value)    # Office.js without ExcelApi 1.12 sends the serial
+                cell.value = serial_to_datetime(cell.value, raw.date1904)   # Office.js before ExcelApi 1.12
         if fill_formulas and formula and cell.formula is None:
             cell.formula = formula
             return cell

@@ -31,10 +31,11 @@ BUILTIN_FORMATS = {
     54: 'm"月"d"日"', 55: '上午/下午h"时"mm"分"', 56: '上午/下午h"时"mm"分"ss"秒"', 57: 'yyyy"年"m"月"',
     58: 'm"月"d"日"',
 }
-# format codes: quoted text, escaped characters and [colour]/[locale]/[condition] sections are no
-# date tokens; [h], [mm], [ss] (elapsed time) are
+# format codes: quoted text (closed or not), the character after \ (escape), _ (padding) and
+# * (repeat), and [colour]/[locale]/[condition] sections are no date tokens; [h], [mm], [ss]
+# (elapsed time) are
 _DATE_RE = re.compile(r"[ymdhs]", re.I)
-_STRIP_RE = re.compile(r'"[^"]*"|\\.|\[(?![hms]+\])[^\]]*\]', re.I)
+_STRIP_RE = re.compile(r'"[^"]*(?:"|$)|[\\_*].?|\[(?![hms]+\])[^\]]*(?:\]|$)', re.I)
 EPOCH_1900 = datetime(1899, 12, 30)               # serial 61 = 1900-03-01 and on
 EPOCH_1904 = datetime(1904, 1, 1)
 
@@ -67,9 +68,12 @@ class RawBook:
 
 @lru_cache(maxsize=256)
 def is_date_format(fmt: str) -> bool:
+    """Whether an Excel number format shows a date or time: a y/m/d/h/s code in its first section
+    outside literals and [...] sections (see _STRIP_RE); literals go first, so a quoted or escaped
+    ";" splits no section."""
     if fmt in ("General", "@"):
         return False
-    return bool(_DATE_RE.search(_STRIP_RE.sub("", fmt.split(";", 1)[0])))
+    return bool(_DATE_RE.search(_STRIP_RE.sub("", fmt).split(";", 1)[0]))
 
 
 def serial_to_datetime(num: float, date1904: bool = False):
