@@ -44,14 +44,14 @@ def setup(tmp: Path, clients: int) -> tuple[Path, list[str]]:
     write_codes(codes_file, rows)
     db = tmp / "load.sqlite3"
     env = {**os.environ, "XLCHECK_BUREAU_PASSWORD": "load-test-password"}
-    subprocess.run([sys.executable, "-m", "xlcheck.cli", "serve", "--init", "--db", f"sqlite:///{db}",
+    subprocess.run([sys.executable, "-m", "xlcheck", "serve", "--init", "--db", f"sqlite:///{db}",
                     "--codes", str(codes_file)], check=True, env=env, capture_output=True)
     return db, codes
 
 
 def start(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "xlcheck.cli", "serve", "--db", f"sqlite:///{db}",
+    proc = subprocess.Popen([sys.executable, "-m", "xlcheck", "serve", "--db", f"sqlite:///{db}",
                              "--port", str(port)], stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     end = time.time() + 60

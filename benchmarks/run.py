@@ -62,7 +62,7 @@ def child_env() -> dict:
 
 def xlcheck_cmd() -> list[str]:
     script = Path(PY).parent / ("xlcheck.exe" if os.name == "nt" else "xlcheck")
-    return [str(script)] if script.exists() else [PY, "-m", "xlcheck.cli"]
+    return [str(script)] if script.exists() else [PY, "-m", "xlcheck"]
 
 
 # ----------------------------------------------------------------------------- running

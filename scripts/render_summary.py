@@ -36,7 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         out = tmp / "out"
-        subprocess.run([sys.executable, "-m", "xlcheck.cli", str(ROOT / "examples"), "--out", str(out), "-q"],
+        subprocess.run([sys.executable, "-m", "xlcheck", str(ROOT / "examples"), "--out", str(out), "-q"],
                        capture_output=True, timeout=300)
         summary = out / "汇总.xlsx"
         if not summary.exists():

@@ -21,7 +21,7 @@ EXAMPLES = ROOT / "examples"
 
 
 def xlcheck(*args, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "xlcheck.cli", *map(str, args)], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "xlcheck", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 
 

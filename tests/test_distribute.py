@@ -30,7 +30,7 @@ HUADU = "广州市花都区工商业联合会"
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "xlcheck.cli", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "xlcheck", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, timeout=300)
 
 

@@ -449,7 +449,7 @@ def _unprivileged() -> list[str]:
 
 
 def _run_unprivileged(args, cwd):
-    proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "xlcheck.cli", *map(str, args)],
+    proc = subprocess.run([*_unprivileged(), sys.executable, "-m", "xlcheck", *map(str, args)],
                           capture_output=True, text=True, timeout=120, cwd=cwd)
     return proc.returncode, proc.stdout + proc.stderr
 

@@ -79,7 +79,7 @@ def explained(path: Path, dept: str) -> Path:
 
 def cli_json(*paths: Path) -> dict | list[dict]:
     """`xlcheck PATH… --format json --no-write`: the file entries (one run for all paths)."""
-    r = subprocess.run([sys.executable, "-m", "xlcheck.cli", *map(str, paths), "--format", "json", "--no-write"],
+    r = subprocess.run([sys.executable, "-m", "xlcheck", *map(str, paths), "--format", "json", "--no-write"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode in (0, 1), r.stderr
     files = json.loads(r.stdout)["files"]
@@ -129,12 +129,12 @@ def start_server(tmp: Path, depts=DEPTS, extra=(), db_url: str | None = None) ->
     codes = {k: by_name[d] for k, d in depts.items()}
     db_url = db_url or f"sqlite:///{tmp / 'serve.sqlite3'}"
     env = {**os.environ, "XLCHECK_BUREAU_PASSWORD": PASSWORD}
-    init = subprocess.run([sys.executable, "-m", "xlcheck.cli", "serve", "--init", "--db", db_url,
+    init = subprocess.run([sys.executable, "-m", "xlcheck", "serve", "--init", "--db", db_url,
                            "--codes", str(rep.codes)], capture_output=True, text=True, env=env, timeout=120)
     assert init.returncode == 0, init.stderr
     port = free_port()
     log = tmp / "server.log"
-    proc = subprocess.Popen([sys.executable, "-m", "xlcheck.cli", "serve", "--db", db_url,
+    proc = subprocess.Popen([sys.executable, "-m", "xlcheck", "serve", "--db", db_url,
                              "--port", str(port), "--max-file-mb", str(MAX_FILE_MB), "--max-files", str(MAX_FILES),
                              *extra], stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -119,7 +119,7 @@ def test_upload_page_shows_findings_and_downloads_the_cli_annotated_copy(server,
     got = downloads / EXAMPLE.name
     wait_for(lambda: got.exists() and not list(downloads.glob("*.crdownload")), what="the download")
     out = tmp_path / "cli-out"
-    r = subprocess.run([sys.executable, "-m", "xlcheck.cli", str(EXAMPLE), "--out", str(out), "-q"],
+    r = subprocess.run([sys.executable, "-m", "xlcheck", str(EXAMPLE), "--out", str(out), "-q"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1, r.stderr
     mine, theirs = got.read_bytes(), (out / EXAMPLE.name).read_bytes()

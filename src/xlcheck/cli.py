@@ -273,6 +273,3 @@ def addin_install_cmd(xlam):
 
 from .serve.command import serve_cmd  # noqa: E402  (light: the service's imports happen when it runs)
 main.add_command(serve_cmd)
-
-if __name__ == "__main__":
-    main(prog_name="xlcheck")
