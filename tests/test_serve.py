@@ -4,6 +4,7 @@ module, set up the way a bureau sets it up (`xlcheck template --from-list` → c
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import json
@@ -119,8 +120,10 @@ class Server:
             engine.dispose()
 
 
-def start_server(tmp: Path, depts=DEPTS, extra=(), db_url: str | None = None) -> Server:
-    """The bureau's setup, then `xlcheck serve` on a free loopback port (returns when it answers)."""
+@contextlib.contextmanager
+def serving(tmp: Path, depts=DEPTS, extra=(), db_url: str | None = None):
+    """The bureau's setup, then `xlcheck serve` on a free loopback port (from when it answers until
+    the block ends)."""
     lst = tmp / "名单.csv"
     lst.write_text("部门名称,被评价年度\n" + "".join(f"{d},2024\n" for d in depts.values()), encoding="utf-8")
     rep = issue_from_list(lst, tmp / "下发")
@@ -149,22 +152,20 @@ def start_server(tmp: Path, depts=DEPTS, extra=(), db_url: str | None = None) ->
             proc.kill()
             raise AssertionError("server did not start:\n" + log.read_text(encoding="utf-8"))
         time.sleep(0.1)
-    return Server(url, db_url, codes, proc, log)
-
-
-def stop_server(server: Server) -> None:
-    server.proc.terminate()
     try:
-        server.proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
+        yield Server(url, db_url, codes, proc, log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("serve"))
-    yield s
-    stop_server(s)
+    with serving(tmp_path_factory.mktemp("serve")) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

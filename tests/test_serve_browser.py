@@ -18,7 +18,7 @@ import httpx
 import openpyxl
 import pytest
 
-from test_serve import DEPTS, PASSWORD, books, cli_json, start_server, stop_server, upload  # noqa: F401
+from test_serve import DEPTS, PASSWORD, books, cli_json, serving, upload  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -32,9 +32,8 @@ pytestmark = pytest.mark.skipif(not (CHROMEDRIVER.exists() and CHROMIUM.exists()
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("serve-browser"))
-    yield s
-    stop_server(s)
+    with serving(tmp_path_factory.mktemp("serve-browser")) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

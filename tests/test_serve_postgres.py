@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test_serve import books, free_port, start_server, stop_server  # noqa: F401
+from test_serve import books, free_port, serving  # noqa: F401
 from test_serve import test_a_department_reads_only_its_own_submissions as _isolation
 from test_serve import test_codes_and_password_are_stored_hashed_and_schema_matches_migrations as _schema
 from test_serve import test_inbox_statuses_after_three_departments_submit as _inbox
@@ -45,9 +45,8 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, postgres):
-    s = start_server(tmp_path_factory.mktemp("serve-pg"), db_url=postgres)
-    yield s
-    stop_server(s)
+    with serving(tmp_path_factory.mktemp("serve-pg"), db_url=postgres) as s:
+        yield s
 
 
 def test_postgresql_inbox_statuses(server, books):
