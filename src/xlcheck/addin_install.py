@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from .atomic import write_atomic
+
 ADDIN_FILE = "xlcheck.xlam"
 # The template's ribbon macro runs `import <file name up to its last dot>; <same>.main()`, so the
 # add-in is installed under this name: its button runs `import xlcheck.addin;xlcheck.addin.main()`.
@@ -79,7 +81,6 @@ def write_interpreter_config(path, interpreter: str, platform: str | None = None
     """Point the add-in's VBA at this Python (see config_settings), keeping the user's other
     settings; written in the encoding the VBA reads (config_encoding). Raises UnicodeEncodeError
     when a path cannot be written in that code page (the VBA could not read it either)."""
-    from .atomic import write_atomic
     platform = platform or sys.platform
     encoding = encoding or config_encoding()
     settings = config_settings(interpreter, platform, environ)

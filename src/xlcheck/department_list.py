@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import XlcheckError
+from .numbers import parse_number
+from .template_fields import INFO_FIELDS, TEXT_FIELDS
 
 
 class ListError(XlcheckError):
@@ -32,7 +34,6 @@ class ListField:
 
 
 def _fields() -> dict[str, ListField]:
-    from .template import INFO_FIELDS, TEXT_FIELDS
     out = {}
     for f in [*INFO_FIELDS, *TEXT_FIELDS]:
         if isinstance(f, str):
@@ -87,7 +88,6 @@ def _show(v) -> str:
 
 
 def _number(v, label: str, *, integer=False, minimum=None):
-    from .numbers import parse_number
     if isinstance(v, bool):
         raise BadValue(f"{label}“{v}”不是数字")
     p = parse_number(v)

@@ -20,8 +20,10 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import write_atomic
 from .department_list import (BadValue, Entry, ListError, copy_name, decode_text, department_key, parse_year,
                               read_list)
+from .framework import Framework, load_framework
 
 
 # ---------------------------------------------------------------- writing copies
@@ -105,7 +107,6 @@ def read_codes(path) -> list[CodeRow]:
 
 def write_codes(path, rows: list[CodeRow]) -> None:
     """UTF-8 with BOM (Excel in China opens it as such), written atomically."""
-    from .atomic import write_atomic
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CODES_HEADERS)
@@ -133,7 +134,6 @@ def issue_from_list(list_path, out_dir, *, year: int | None = None, defaults: di
                     framework=None) -> IssueReport:
     """One copy per good row of the list into `out_dir` (created when missing), and a submission
     code per department in codes_path(out_dir)."""
-    from .framework import Framework, load_framework
     dl = read_list(list_path, year=year, defaults=defaults)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

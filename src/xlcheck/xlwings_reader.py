@@ -33,10 +33,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import formulas
 from .model import Cell, ErrorValue
 from .numbers import format_decimals
 from .ooxml import (DefinedName, RawBook, RawTable, col_letters, is_date_format, range_bounds, serial_to_datetime,
                     split_ref)
+from .reader import _NAME_REF, build_model, normalize_header
 
 ERRORS = frozenset(("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#DATA!",
                     "#SPILL!", "#CALC!", "#FIELD!", "#GETTING_DATA", "#BLOCKED!", "#CONNECT!",
@@ -85,8 +87,7 @@ def _template_source() -> Path | bytes | None:
 
 def hints_from_package(source) -> TemplateHints:
     """The hints of a template package (a path or its bytes), read by the one OOXML reader."""
-    from .ooxml import read_layout
-    from .reader import _NAME_REF, normalize_header
+    from .ooxml import read_layout      # lxml: not under Pyodide, where the hints come built
     book, grids = read_layout(source)
     hints = TemplateHints()
     for d in book.names:
@@ -258,8 +259,8 @@ def _assemble(book, sheet_data: dict, tables: list[RawTable], names: list[Define
     sheets = list(sheet_data)
     raw = RawBook(sheets=sheets, names=names, tables=tables,
                   vba=str(book.name).lower().endswith(VBA_SUFFIXES))
-    for name, (r0, c0, values, formulas) in sheet_data.items():
-        raw.cells[name] = _grid(name, r0, c0, values, formulas)
+    for name, (r0, c0, values, sheet_formulas) in sheet_data.items():
+        raw.cells[name] = _grid(name, r0, c0, values, sheet_formulas)
     apply_template_hints(raw, fill_formulas=not formulas_read)
     return raw
 
@@ -307,7 +308,6 @@ def apply_template_hints(raw: RawBook, *, fill_formulas: bool, hints: TemplateHi
     """Give named cells and table-column cells the template's number format where the engine gave
     none, and (values-only engines) the template's formula where the template has one and the
     value shows that the formula is still there (see `_live_formula`)."""
-    from .reader import _NAME_REF, normalize_header
     hints = template_hints() if hints is None else hints
     if not hints.names and not hints.columns:
         return
@@ -395,7 +395,6 @@ def _drop_overwritten(raw: RawBook, filled: dict[str, Cell], rate_cells, scores_
     """Values-only engines: a template formula whose cell shows a value the formula cannot produce
     from the current inputs was overwritten by a typed constant — take the formula away again, as
     the file reader (which sees the constant) would have it."""
-    from . import formulas
     if filled:
         values = {}
         for d in raw.names:
@@ -431,5 +430,4 @@ def _drop_overwritten(raw: RawBook, filled: dict[str, Cell], rate_cells, scores_
 
 def read_book(book):
     """The model of an open xlwings Book (desktop or remote engine)."""
-    from .reader import build_model
     return build_model(raw_from_book(book), str(book.name))
