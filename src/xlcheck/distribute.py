@@ -34,7 +34,7 @@ def make_copy(out, *, department=None, year=None, values: dict | None = None, fr
     department / year are filled in and locked (and recorded as issued_dept / issued_year);
     `values` ({defined name: value}) are filled in and stay editable.
     """
-    from .fill import cached_values, fill_openpyxl
+    from .fill import cached_values, fill_openpyxl     # openpyxl: only when copies are made
     from .template import build_workbook, save_workbook
     out = Path(out)
     if out.is_dir():

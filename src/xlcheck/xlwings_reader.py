@@ -79,7 +79,7 @@ def _template_source() -> Path | bytes | None:
         if p.is_file():
             return p
     try:
-        from .template import template_bytes
+        from .template import template_bytes     # openpyxl: only without a template.xlsx
         return template_bytes()
     except Exception:  # no template at all: the reader simply has no hints
         return None
