@@ -4,6 +4,7 @@
     python benchmarks/phases.py                # the 30 distinct benchmark workbooks, 5 rounds
     python benchmarks/phases.py --rules 20     # also the 20 most expensive workbook rules
     python benchmarks/phases.py --profile read # cProfile of one phase (read | model | rules)
+    python benchmarks/phases.py --gc DIR       # the garbage collector's share of checking DIR's files
 
 A diagnostic for development, not a target: run.py measures whole processes. Times are
 process-CPU milliseconds per workbook, the median over rounds; python-calamine reading every
@@ -34,7 +35,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--rules", type=int, default=0, help="list the N most expensive workbook rules")
     ap.add_argument("--profile", choices=("read", "model", "rules"))
+    ap.add_argument("--gc", type=Path, metavar="DIR", help="time the collector while check_paths runs over DIR")
     args = ap.parse_args(argv)
+    if args.gc:
+        return gc_share(args.gc)
 
     from xlcheck import ooxml, reader
     from xlcheck.rules import Context, load_checks
@@ -118,6 +122,37 @@ def main(argv=None) -> int:
         print("workbook rules, wall µs per workbook (shared memos count at their first user):")
         for rid, v in per.most_common(args.rules):
             print(f"  {rid:<8} {v * 1e6 / n:8.0f}")
+    return 0
+
+
+def gc_share(folder: Path) -> int:
+    """CPU of check_paths over a folder's workbooks and the collector's part of it, per generation
+    (gc.callbacks time each collection; imports happen before the clock starts)."""
+    import gc
+
+    import pandera  # noqa: F401  (imported by the batch rules; out of the timing)
+    from xlcheck.runner import check_paths, load_checks
+    files = sorted(str(p) for p in folder.rglob("*.xlsx"))
+    load_checks(None)
+    spent = collections.Counter()
+    count = collections.Counter()
+    started = {}
+
+    def timer(phase, info):
+        g = info["generation"]
+        if phase == "start":
+            started[g] = time.perf_counter()
+        else:
+            spent[g] += time.perf_counter() - started[g]
+            count[g] += 1
+    gc.callbacks.append(timer)
+    t = time.process_time()
+    n = sum(1 for _ in check_paths(files))
+    total = time.process_time() - t
+    gc.callbacks.remove(timer)
+    print(f"{n} workbooks: {total * 1000 / n:.2f} CPU ms per workbook")
+    for g in range(3):
+        print(f"  generation {g}: {count[g]:5d} collections, {spent[g] * 1000 / n:6.2f} ms per workbook")
     return 0
 
 
