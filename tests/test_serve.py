@@ -466,3 +466,41 @@ def test_an_engine_bug_is_a_chinese_500(tmp_path, books, monkeypatch):
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.post("/api/check", files=[("file", ("a.xlsx", books["pass"].read_bytes()))])
     assert r.status_code == 500 and "审核时程序出错（ZeroDivisionError）" in r.json()["error"]
+
+
+def test_repeated_failed_sign_ins_are_refused_for_a_while(tmp_path):
+    """Failed sign-ins are counted per client address (parallel guessing is bounded, not only slowed):
+    after `login_attempts` wrong passwords even the right one is refused, in Chinese; a success
+    clears the count; department codes are counted apart."""
+    from starlette.testclient import TestClient
+
+    from xlcheck.serve import db
+    from xlcheck.serve.app import ServeConfig, create_app
+    from xlcheck.serve.security import hash_password
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    with db.sessions(engine).begin() as s:
+        db.set_setting(s, "bureau_password", hash_password(PASSWORD))
+    app = create_app(ServeConfig(db_url=url, login_attempts=2), engine=engine)
+    with TestClient(app) as c:
+        assert c.post("/login", data={"password": "wrong-password"}).status_code == 401
+        assert c.post("/login", data={"password": PASSWORD}, follow_redirects=False).status_code == 303
+        for _ in range(2):      # the success cleared the first failure: two more are allowed
+            assert c.post("/login", data={"password": "wrong-password"}).status_code == 401
+        r = c.post("/login", data={"password": PASSWORD}, follow_redirects=False)
+        assert r.status_code == 429 and "登录失败次数过多，请 15 分钟后再试" in r.text
+        r = c.post("/my", data={"code": "AAAA-BBBB-CCCC"})
+        assert r.status_code == 403 and "报送码不正确" in r.text
+        assert c.post("/my", data={"code": "AAAA-BBBB-CCCC"}).status_code == 403
+        assert c.post("/my", data={"code": "AAAA-BBBB-CCCC"}).status_code == 429
+
+
+def test_throttle_forgets_failures_after_its_window():
+    from xlcheck.serve.security import Throttle
+    t = Throttle(limit=1, window=0.3)
+    assert t.wait("a") == 0
+    t.failed("a")
+    assert t.wait("a") == 1 and t.wait("b") == 0
+    time.sleep(0.35)
+    assert t.wait("a") == 0

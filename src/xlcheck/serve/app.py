@@ -30,7 +30,7 @@ from starlette.templating import Jinja2Templates
 from .. import __version__
 from . import db
 from .checking import Rejected, check_upload, result_from_json, result_json, safe_name
-from .security import check_password, code_hash, unsign, sign
+from .security import Throttle, check_password, code_hash, sign, unsign
 
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
@@ -49,6 +49,7 @@ class ServeConfig:
     max_json_mb: float = 50          # the add-in's book payload (values of every sheet)
     require_code: bool = False       # self-check only with a department's code
     checks_dir: str | None = None
+    login_attempts: int = 10         # failed sign-ins per client address within 15 minutes
 
 
 def department_status(sub) -> str:
@@ -73,6 +74,11 @@ def mismatch(dept, sub) -> str:
     if year and year != dept.year:
         parts.append(f"年度为 {year}")
     return "工作簿中" + "、".join(parts) if parts else ""
+
+
+def _client(request: Request) -> str:
+    # behind the bureau's proxy uvicorn puts the X-Forwarded-For address here (trusted from 127.0.0.1)
+    return request.client.host if request.client else "?"
 
 
 def _download(data: bytes, name: str, media_type: str = XLSX_TYPE) -> Response:
@@ -102,6 +108,8 @@ class Service:
             self.require_code = cfg.require_code or db.get_setting(s, "require_code") == "1"
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.remote_lock = threading.Lock()   # xlwings' remote engine keeps one "active" book
+        # failed sign-ins per client, counted apart: a valid code must not reset the password's count
+        self.password_tries, self.code_tries = Throttle(cfg.login_attempts), Throttle(cfg.login_attempts)
         from ..rules import load_checks
         load_checks(cfg.checks_dir)           # loaded once, before requests arrive in threads
 
@@ -281,14 +289,25 @@ class Service:
 
     # ------------------------------------------------------------ a department's own page
 
+    @staticmethod
+    def too_many(request: Request, tries: Throttle) -> str | None:
+        """The refusal for a client with too many failed sign-ins, else None."""
+        wait = tries.wait(_client(request))
+        return f"登录失败次数过多，请 {-(-wait // 60)} 分钟后再试。" if wait else None
+
     async def my(self, request: Request):
         message = None
         if request.method == "POST":
+            refused = self.too_many(request, self.code_tries)
+            if refused:
+                return self.page(request, "my.html", 429, dept=None, subs=[], message=refused)
             form = await request.form(max_files=0, max_fields=5)
             dept = await run_in_threadpool(self.find_department, str(form.get("code") or ""))
             if dept is None:
+                self.code_tries.failed(_client(request))
                 return self.page(request, "my.html", 403, dept=None, subs=[],
                                  message="报送码不正确，请核对财政部门下发的报送码。")
+            self.code_tries.succeeded(_client(request))
             resp = RedirectResponse("/my", 303)
             self.set_cookie(resp, request, DEPT_COOKIE, f"dept:{dept.id}")
             return resp
@@ -337,6 +356,9 @@ class Service:
     async def login(self, request: Request):
         if request.method == "GET":
             return self.page(request, "login.html", message=None)
+        refused = self.too_many(request, self.password_tries)
+        if refused:
+            return self.page(request, "login.html", 429, message=refused)
         form = await request.form(max_files=0, max_fields=5)
         with self.Session() as s:
             stored = db.get_setting(s, "bureau_password")
@@ -345,8 +367,10 @@ class Service:
                              message="尚未设置财政部门密码：请在服务器上运行 xlcheck serve --init")
         ok = await run_in_threadpool(check_password, str(form.get("password") or ""), stored)
         if not ok:
+            self.password_tries.failed(_client(request))
             await asyncio.sleep(1)      # slows guessing (scrypt alone costs ~50 ms per try)
             return self.page(request, "login.html", 401, message="密码错误。")
+        self.password_tries.succeeded(_client(request))
         resp = RedirectResponse("/inbox", 303)
         self.set_cookie(resp, request, BUREAU_COOKIE, "bureau")
         return resp
