@@ -447,3 +447,34 @@ def test_guide_example_list_draws_no_phone_finding(tmp_path):
     issued = json_files(xlcheck(tmp_path / "下发", "--no-write", "--format", "json"))
     assert len(issued) == block.count("\n") - 1
     assert not [x["message"] for f in issued for x in f["findings"] if x["rule"] == "VAL009"]
+
+
+COMMANDS = ([], ["rules"], ["template"], ["addin"], ["addin", "install"], ["serve"])
+ENGLISH = ("Usage:", "Options:", "Commands:", "Show this message", "[default:", "env var", "COMMAND", "ARGS",
+           "INTEGER", "TEXT", "DIRECTORY", "Error:", "Try '", "Invalid value", "No such", "Missing", "Got unexpected")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "xlcheck")
+def test_every_help_is_chinese(command):
+    r = xlcheck(*command, "--help")
+    assert r.returncode == 0 and r.stdout.startswith("用法：xlcheck"), r.stdout[:200] + r.stderr
+    assert r.stdout.count("显示本帮助") == 1, r.stdout
+    assert not [w for w in ENGLISH if w in r.stdout], r.stdout
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--jobs", "0", "x.xlsx"], "错误：选项 --jobs/-j 的值无效：须为整数，范围 1<=x<=64；给出的是“0”"),
+    (["--format", "xml", "x.xlsx"], "错误：选项 --format 的值无效：“xml”不是可选的值（text、json）"),
+    (["--outt", "x.xlsx"], "错误：没有选项 --outt（是否想用 --out"),
+    (["x.xlsx", "--out"], "错误：选项 --out 后面须给出值"),
+    (["--no-write=1", "x.xlsx"], "错误：选项 --no-write 不带值"),
+    (["rules", "VAL040", "extra"], "错误：多余的参数：extra"),
+    (["addin", "foo"], "错误：没有这个命令：foo"),
+    (["template", "--year", "1800"], "错误：选项 --year 的值无效：须为整数，范围 2000<=x<=2100；给出的是“1800”"),
+    (["serve", "--codes", "没有这个文件.csv"], "错误：选项 --codes 的值无效：找不到：没有这个文件.csv"),
+    (["rules", "--checks", __file__], "是文件"),
+])
+def test_usage_errors_are_chinese(args, says, tmp_path):
+    r = xlcheck(*args, cwd=tmp_path)
+    assert r.returncode == 2 and says in r.stderr, r.stderr
+    assert not [w for w in ENGLISH if w in r.stderr], r.stderr

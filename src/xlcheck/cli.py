@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_chinese import Choice, ChineseCommand, ChineseGroup, IntRange, Path as PathType, is_help_option
 from .errors import XlcheckError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -22,7 +23,7 @@ class _CheckContext(click.Context):
         return self.parent.command_path if self.parent is not None else super().command_path
 
 
-class _CheckCommand(click.Command):
+class _CheckCommand(ChineseCommand):
     """The main job. Hidden from the command list: `xlcheck PATH…` runs it, and its usage line and
     error hints read `xlcheck`, not `xlcheck check`."""
     context_class = _CheckContext
@@ -31,7 +32,7 @@ class _CheckCommand(click.Command):
         formatter.write_usage("xlcheck", "[选项] PATH…", prefix="用法：")
 
 
-class _Main(click.Group):
+class _Main(ChineseGroup):
     """`xlcheck PATH…` means the hidden `check` command; any other registered command (template,
     rules, addin, serve …) is listed under the main job's options in `xlcheck --help`."""
 
@@ -51,10 +52,9 @@ class _Main(click.Group):
         self.format_help_text(ctx, formatter)
         check = self.commands["check"]
         cctx = click.Context(check, info_name="xlcheck", parent=ctx)
-        records = [r for prm in check.get_params(cctx) if prm.name != "help"
-                   and (r := prm.get_help_record(cctx))]
-        records += [("-h, --help", "显示本帮助") if prm.name == "help" else prm.get_help_record(ctx)
-                    for prm in self.get_params(ctx)]
+        records = [r for prm in check.get_params(cctx) if isinstance(prm, click.Option)
+                   and not is_help_option(prm, cctx) and (r := prm.get_help_record(cctx))]
+        records += [r for prm in self.get_params(ctx) if (r := prm.get_help_record(ctx))]
         with formatter.section("选项"):
             formatter.write_dl(records)
         cmds = [(name, cmd.get_short_help_str(limit=60)) for name in self.list_commands(ctx)
@@ -65,7 +65,7 @@ class _Main(click.Group):
 
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="xlcheck", help="显示版本号")
+@click.version_option(__version__, prog_name="xlcheck", message="%(prog)s %(version)s", help="显示版本号")
 def main():
     """部门整体支出绩效自评工作簿审核工具。
 
@@ -86,18 +86,18 @@ def _load(checks_dir):
 
 @main.command("check", cls=_CheckCommand, hidden=True)
 # readable=False: an unreadable file is a FILE finding for that file, not the end of the run
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), metavar="DIR",
+@click.argument("paths", nargs=-1, required=True, metavar="PATH…", type=PathType(path_type=Path, readable=False))
+@click.option("--out", "out_dir", type=PathType(path_type=Path), metavar="DIR",
               help="批注副本与汇总表写入 DIR（须为新的或空的目录）；不写时每次在 xlcheck-out/ 下新建"
                    "以日期时间命名的文件夹")
 @click.option("--no-write", is_flag=True, help="只报告，不写任何文件")
 @click.option("--in-place", is_flag=True,
               help="把审核结果表直接写入原文件；先在旁边备份为 X.bak.xlsx（已有则 X.bak2.xlsx …，从不覆盖）")
 @click.option("--no-backup", is_flag=True, help="与 --in-place 一起使用：不备份")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "fmt", type=Choice(["text", "json"]), default="text",
               help="报告格式：text（默认）或 json（输出到标准输出）")
-@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, metavar="N", help="并行进程数（默认 1）")
-@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+@click.option("--jobs", "-j", type=IntRange(1, 64), default=1, metavar="N", help="并行进程数（默认 1）")
+@click.option("--checks", "checks_dir", type=PathType(path_type=Path, file_okay=False), metavar="DIR",
               help="使用财政局自己的检查规则目录")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度")
 def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_dir, quiet):
@@ -158,7 +158,7 @@ def check_cmd(paths, out_dir, no_write, in_place, no_backup, fmt, jobs, checks_d
 
 @main.command("rules")
 @click.argument("rule_id", required=False)
-@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--checks", "checks_dir", type=PathType(path_type=Path, file_okay=False), help="使用财政局自己的检查规则目录")
 def rules_cmd(rule_id, checks_dir):
     """列出全部审核规则；给出规则编号则显示该规则的说明和示例。"""
     from .findings import SEVERITY_LABELS
@@ -185,13 +185,13 @@ def rules_cmd(rule_id, checks_dir):
 
 
 @main.command("template")
-@click.option("--department", help="部门名称（预填并锁定）")
-@click.option("--year", type=click.IntRange(2000, 2100), help="被评价年度（预填并锁定）；与 --from-list 一起使用时为名单中未写年度的行的年度")
-@click.option("--unit-count", type=click.IntRange(min=1), help="单位数（预填，可修改）")
-@click.option("--from-list", "from_list", type=click.Path(path_type=Path),
+@click.option("--department", metavar="NAME", help="部门名称（预填并锁定）")
+@click.option("--year", type=IntRange(2000, 2100), help="被评价年度（预填并锁定）；与 --from-list 一起使用时为名单中未写年度的行的年度")
+@click.option("--unit-count", type=IntRange(min=1), help="单位数（预填，可修改）")
+@click.option("--from-list", "from_list", type=PathType(path_type=Path),
               help="部门名单（.csv 或 .xlsx）：每个部门生成一份预填的副本，须同时给出 -o 目录")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="输出文件或目录")
-@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("-o", "--output", type=PathType(path_type=Path), help="输出文件或目录")
+@click.option("--checks", "checks_dir", type=PathType(path_type=Path, file_okay=False),
               help="使用财政局自己的检查规则目录中的评分框架（framework.toml）")
 def template_cmd(department, year, unit_count, from_list, output, checks_dir):
     """生成填报模板：空白模板，或预填部门和年度（锁定）的下发副本。
@@ -263,7 +263,7 @@ def addin_group():
 
 
 @addin_group.command("install")
-@click.option("--file", "xlam", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--file", "xlam", type=PathType(path_type=Path, dir_okay=False),
               help="加载项文件（默认：随 xlcheck 提供的 xlcheck.xlam）")
 def addin_install_cmd(xlam):
     """把加载项安装到 Excel（Windows / macOS），并让它使用当前的 Python。"""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_chinese import ChineseCommand, FloatRange, IntRange, Path as PathType
+
 ENV_DB = "XLCHECK_SERVE_DB"
 ENV_PASSWORD = "XLCHECK_BUREAU_PASSWORD"
 MIN_PASSWORD = 8
@@ -35,21 +37,21 @@ def import_codes(session_factory, path: Path) -> tuple[int, int]:
     return added, updated
 
 
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（内网服务器上放在反向代理之后）")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--db", "db_url", envvar=ENV_DB, show_envvar=True,
-              help="数据库 URL，默认当前目录下的 SQLite 文件 xlcheck-serve.sqlite3；"
+@click.command("serve", cls=ChineseCommand)
+@click.option("--host", default="127.0.0.1", metavar="HOST", help="监听地址，默认 127.0.0.1（内网服务器上放在反向代理之后）")
+@click.option("--port", type=IntRange(1, 65535), default=8000, help="端口，默认 8000")
+@click.option("--db", "db_url", envvar=ENV_DB, metavar="URL",
+              help=f"数据库 URL（也可用环境变量 {ENV_DB}），默认当前目录下的 SQLite 文件 xlcheck-serve.sqlite3；"
                    "PostgreSQL：postgresql+psycopg://用户@主机/库名")
 @click.option("--init", "init", is_flag=True,
               help=f"初始化：建库（迁移到最新结构）、设置财政部门密码（交互输入，或环境变量 {ENV_PASSWORD}），然后退出")
-@click.option("--codes", "codes", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+@click.option("--codes", "codes", multiple=True, type=PathType(path_type=Path, dir_okay=False, exists=True),
               help="导入 xlcheck template --from-list 生成的报送码文件（*-报送码.csv），可多次给出")
 @click.option("--require-code", is_flag=True, help="自查也须填写报送码（默认不需要登录即可自查）")
-@click.option("--max-file-mb", type=click.FloatRange(0.1, 500), default=20, show_default=True,
-              help="单个上传文件的大小上限（MB）")
-@click.option("--max-files", type=click.IntRange(1, 200), default=10, show_default=True, help="每次上传的文件数上限")
-@click.option("--checks", "checks_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+@click.option("--max-file-mb", type=FloatRange(0.1, 500), default=20,
+              help="单个上传文件的大小上限（MB），默认 20")
+@click.option("--max-files", type=IntRange(1, 200), default=10, help="每次上传的文件数上限，默认 10")
+@click.option("--checks", "checks_dir", type=PathType(path_type=Path, file_okay=False, exists=True),
               help="使用财政局自己的检查规则目录")
 def serve_cmd(host, port, db_url, init, codes, require_code, max_file_mb, max_files, checks_dir):
     """启动在线审核服务：上传审核页面、Excel 加载项的远程校验、财政部门收件箱。
