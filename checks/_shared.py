@@ -50,6 +50,7 @@ class TableInterface:
 @dataclass(frozen=True)
 class Interface:
     versions: tuple[str, ...]
+    compatible: dict                 # older version -> what the current one adds (same data layout)
     required: tuple[str, ...]
     formula_names: tuple[str, ...]
     amounts: tuple[str, ...]
@@ -112,6 +113,7 @@ def _build(data: dict) -> Interface:
     choices = data.get("choices") or {}
     return Interface(
         versions=tuple(str(v) for v in data.get("versions", ())),
+        compatible={str(k): str(v) for k, v in (data.get("compatible") or {}).items()},
         required=_t(data.get("required")), formula_names=_t(data.get("formula_names")),
         amounts=_t(data.get("amounts")), may_be_negative=_t(data.get("may_be_negative")),
         rates=_t(data.get("rates")), numbers=_t(data.get("numbers")),

@@ -100,13 +100,29 @@ def version_old(wb, ctx):
     把本表数据逐项复制到新模板后重新校验。
     """
     v, cur = wb.template_version, _current()
-    if not v or v == cur:
+    if not v or v == cur or v in interface(ctx).compatible:
         return
     kv, kc = _version_key(v), _version_key(cur)
     if kv is None or kc is None or kv >= kc:
         return  # unreadable or newer versions are STR002's; a newer known version is fine
     yield ctx.report(_version_cell(wb), value=v, expected=cur, current=cur, advice=OLD_ADVICE,
                      field="template_version")
+
+
+@rule("STR013")
+def version_compatible(wb, ctx):
+    """工作簿使用的旧版模板与当前版本数据结构相同：照常审核，提示有新模板。
+
+    interface.toml 的 [compatible] 列出这样的旧版本（工作表、定义名称、表格、公式都与当前版本相同，
+    只少了新增的功能），并写明新模板多了什么。已按旧版填好的工作簿不必重新誊写。
+
+    示例：当前模板为 1.1 版，工作簿为 1.0 版，提示“新模板增加了“自查”表……下次填报请使用 1.1 版”。
+    """
+    v = wb.template_version
+    news = interface(ctx).compatible.get(v) if v else None
+    if news is not None and v != _current():
+        yield ctx.report(_version_cell(wb), value=v, expected=_current(), current=_current(), news=news,
+                         field="template_version")
 
 
 def _missing_sheets(wb, iface):

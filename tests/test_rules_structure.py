@@ -308,3 +308,20 @@ def test_str004_renamed_sheet_with_everything_found_is_fine(copy):
     p = edit(copy(), rename)
     assert rule_ids(check(p), ["STR"]) == set()
     assert read_workbook(p).tables["indicators"].sheet == "指标"
+
+
+def test_str013_compatible_older_version_is_checked_as_usual(copy, tmp_path):
+    """1.0 differs from 1.1 only by the 自查 panel ([compatible] in interface.toml): a workbook filled
+    in 1.0 is checked as usual and can pass, with an info that names what the new template adds; a
+    bureau that removes 1.0 from [compatible] gets STR003 (an error) again."""
+    p = edit(copy(), lambda wb: setattr(cell_of(wb, "template_version"), "value", "1.0"))
+    res = check(p)
+    [f] = findings(res, "STR013")
+    assert f.severity == "info" and "1.0" in f.message and "“自查”表" in f.message
+    assert not findings(res, "STR003") and res.status == "pass"
+    d = tmp_path / "checks"
+    shutil.copytree(default_checks_dir(), d, ignore=shutil.ignore_patterns("__pycache__"))
+    text = (d / "interface.toml").read_text(encoding="utf-8")
+    (d / "interface.toml").write_text(text.replace('"1.0" = "新模板增加了', '"0.1" = "新模板增加了'), encoding="utf-8")
+    [strict] = check_workbooks([read_workbook(p)], load_checks(d))
+    assert findings(strict, "STR003") and not findings(strict, "STR013") and strict.status == "fail"
