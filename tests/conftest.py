@@ -27,13 +27,14 @@ def soffice() -> str:
     return exe
 
 
-_PROFILE = Path(tempfile.gettempdir()) / f"xlcheck-lo-profile-{os.getuid()}"
+# one profile per pytest-xdist worker: LibreOffice instances on one profile collide, on two they run
+# side by side; each profile stays warm between runs
+_PROFILE = Path(tempfile.gettempdir()) / f"xlcheck-lo-profile-{os.getuid()}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 @contextmanager
 def _one_soffice_at_a_time():
-    """LibreOffice runs one at a time across pytest-xdist workers (two cold starts at once fail),
-    all on one profile that stays warm between runs."""
+    """One LibreOffice at a time on this worker's profile (also across test runs sharing it)."""
     _PROFILE.mkdir(exist_ok=True)
     with open(_PROFILE / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
