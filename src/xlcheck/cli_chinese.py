@@ -110,48 +110,46 @@ def is_help_option(param, ctx) -> bool:
 
 # the types say in Chinese what is wrong; their metavars stay ASCII (N, DIR…) so --help's columns align
 
-class IntRange(click.IntRange):
+class _InChinese:
+    """convert() as Click's type does it, but a rejected value is described by `problem` in Chinese."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(self.problem(value), param, ctx)
+
+
+class IntRange(_InChinese, click.IntRange):
     name = "n"
 
-    def convert(self, value, param, ctx):
-        try:
-            return super().convert(value, param, ctx)
-        except click.BadParameter:
-            self.fail(f"须为整数，范围 {self._describe_range()}；给出的是“{value}”", param, ctx)
+    def problem(self, value) -> str:
+        return f"须为整数，范围 {self._describe_range()}；给出的是“{value}”"
 
 
-class FloatRange(click.FloatRange):
+class FloatRange(_InChinese, click.FloatRange):
     name = "x"
 
-    def convert(self, value, param, ctx):
-        try:
-            return super().convert(value, param, ctx)
-        except click.BadParameter:
-            self.fail(f"须为数字，范围 {self._describe_range()}；给出的是“{value}”", param, ctx)
+    def problem(self, value) -> str:
+        return f"须为数字，范围 {self._describe_range()}；给出的是“{value}”"
 
 
-class Choice(click.Choice):
-    def convert(self, value, param, ctx):
-        try:
-            return super().convert(value, param, ctx)
-        except click.BadParameter:
-            self.fail(f"“{value}”不是可选的值（{'、'.join(map(str, self.choices))}）", param, ctx)
+class Choice(_InChinese, click.Choice):
+    def problem(self, value) -> str:
+        return f"“{value}”不是可选的值（{'、'.join(map(str, self.choices))}）"
 
 
-class Path(click.Path):
+class Path(_InChinese, click.Path):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.name = "file" if not self.dir_okay else "dir" if not self.file_okay else "path"
 
-    def convert(self, value, param, ctx):
-        try:
-            return super().convert(value, param, ctx)
-        except click.BadParameter:
-            p = pathlib.Path(value)
-            if not p.exists():
-                self.fail(f"找不到：{value}", param, ctx)
-            if p.is_dir() and not self.dir_okay:
-                self.fail(f"应为文件：{value} 是文件夹", param, ctx)
-            if not p.is_dir() and not self.file_okay:
-                self.fail(f"应为文件夹：{value} 是文件", param, ctx)
-            self.fail(f"无法访问：{value}", param, ctx)
+    def problem(self, value) -> str:
+        p = pathlib.Path(value)
+        if not p.exists():
+            return f"找不到：{value}"
+        if p.is_dir() and not self.dir_okay:
+            return f"应为文件：{value} 是文件夹"
+        if not p.is_dir() and not self.file_okay:
+            return f"应为文件夹：{value} 是文件"
+        return f"无法访问：{value}"
