@@ -11,8 +11,6 @@ summary.png / review.png are made elsewhere.
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,8 +18,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-DPI = 110
+from pdfshot import crop, page_of, to_pdf  # noqa: E402
+
 # name: (text that identifies the sheet's first page, crop box in points: x, y, width, height)
 SHOTS = {
     # name: (workbook, text that identifies the sheet's first page, crop box in points: x, y, w, h)
@@ -57,28 +57,6 @@ def build(tmp: Path) -> dict[str, Path]:
     return out
 
 
-def to_pdf(xlsx: list[Path], tmp: Path) -> list[Path]:
-    profile = Path(tempfile.mkdtemp(prefix="lo-"))
-    try:
-        subprocess.run(["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                        "--convert-to", "pdf", "--outdir", str(tmp), *map(str, xlsx)],
-                       check=True, capture_output=True, timeout=300)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    return [tmp / (x.stem + ".pdf") for x in xlsx]
-
-
-def page_of(pdf: Path, needle: str) -> int:
-    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
-    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
-    for n in range(1, pages + 1):
-        text = subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), str(pdf), "-"],
-                              capture_output=True, text=True, check=True).stdout
-        if needle in text:
-            return n
-    raise SystemExit(f"no page shows {needle!r}")
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
@@ -87,10 +65,7 @@ def main() -> None:
         for name, (book, needle, (x, y, w, h)) in SHOTS.items():
             pdf = pdfs[book]
             n = page_of(pdf, needle)
-            px = [round(v * DPI / 72) for v in (x, y, w, h)]
-            subprocess.run(["pdftoppm", "-png", "-r", str(DPI), "-f", str(n), "-l", str(n), "-singlefile",
-                            "-x", str(px[0]), "-y", str(px[1]), "-W", str(px[2]), "-H", str(px[3]),
-                            str(pdf), str(HERE / name)], check=True)
+            crop(pdf, n, (x, y, w, h), HERE / f"{name}.png")
             print(f"docs/img/{name}.png  (page {n})")
 
 
